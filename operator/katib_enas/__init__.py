@@ -1,0 +1,3 @@
+"""katib-enas: ENAS neural architecture search as a Katib suggestion service."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,72 @@
+"""The `katib-enas` command: `serve`, `run`, `validate` and `status`.
+
+Each subcommand lives in its own module with `HELP`, `configure(parser)` and `execute(args)`; those
+modules import heavy packages (torch, grpc, the Katib SDK) only inside `execute`, so `--help` and
+argument errors answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from katib_enas import __version__
+from katib_enas.core.errors import KatibEnasError
+
+COMMANDS: dict[str, str] = {
+    "serve": "katib_enas.service.serve_command",
+    "run": "katib_enas.local.run_command",
+    "validate": "katib_enas.local.validate_command",
+    "status": "katib_enas.local.status_command",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="katib-enas", description="ENAS neural architecture search for Kubeflow Katib."
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = _load(module_name)
+        if module is None:
+            continue
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.configure(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def _load(module_name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name == module_name:
+            return None
+        raise
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return int(args._module.execute(args))
+    except KatibEnasError as error:
+        print(f"katib-enas {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,23 @@
+"""The project's exception family, so that every boundary maps bad input to one clear error."""
+
+from __future__ import annotations
+
+
+class KatibEnasError(Exception):
+    """Base of every error this project raises on purpose for bad input."""
+
+
+class InvalidSearchSpaceError(KatibEnasError):
+    """The `nasConfig` (graph or operations) cannot define a search space."""
+
+
+class InvalidSettingsError(KatibEnasError):
+    """An algorithm setting is unknown, malformed or out of range."""
+
+
+class InvalidArchitectureError(KatibEnasError):
+    """An `architecture` or `nn_config` assignment is malformed or inconsistent."""
+
+
+class InvalidTrialError(KatibEnasError):
+    """A trial in a request carries malformed assignments or metric values."""

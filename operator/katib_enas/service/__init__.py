@@ -1,0 +1,1 @@
+"""The gRPC boundary: Katib Suggestion API servicer, server, metrics."""
