@@ -1,1 +1,1 @@
-"""Local mode: run a Katib Experiment on one machine with the same service, trials and collectors."""
+"""Local mode: run a Katib Experiment on one machine with the same service, trials, collectors."""

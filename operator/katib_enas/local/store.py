@@ -1,0 +1,213 @@
+"""The run's SQLite database: trials, their assignments and conditions, and observation logs.
+
+It plays the parts of Katib's Trial objects (etcd) and its MySQL observation-log table. Every
+change is committed at once, so a killed run keeps everything it recorded and `--resume` and
+`katib-enas status` read the same file. The DBManager servicer writes into it from gRPC
+threads while the runner reads it: one connection, one lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from katib_enas.local.collectors import MetricLog
+
+# Katib's Trial conditions, spelled as in its Trial status.
+CREATED = "Created"
+RUNNING = "Running"
+SUCCEEDED = "Succeeded"
+KILLED = "Killed"
+FAILED = "Failed"
+METRICS_UNAVAILABLE = "MetricsUnavailable"
+EARLY_STOPPED = "EarlyStopped"
+ACTIVE = frozenset({CREATED, RUNNING})
+COMPLETED = frozenset({SUCCEEDED, KILLED, FAILED, METRICS_UNAVAILABLE, EARLY_STOPPED})
+# What Katib counts against maxFailedTrialCount.
+FAILED_LIKE = frozenset({FAILED, METRICS_UNAVAILABLE})
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS trials (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    condition TEXT NOT NULL,
+    assignments TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    start_time TEXT,
+    completion_time TEXT,
+    message TEXT NOT NULL DEFAULT '',
+    exit_code INTEGER,
+    objective REAL,
+    observation TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS observation_logs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    trial_name TEXT NOT NULL,
+    time_stamp TEXT NOT NULL,
+    metric_name TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS observation_logs_trial ON observation_logs (trial_name, metric_name);
+"""
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """One trial as stored; `observation` maps metric -> {min, max, latest}."""
+
+    name: str
+    seq: int
+    condition: str
+    assignments: tuple[tuple[str, str], ...]
+    labels: dict[str, str]
+    start_time: str | None
+    completion_time: str | None
+    message: str
+    exit_code: int | None
+    objective: float | None
+    observation: dict[str, dict[str, str]]
+
+    @property
+    def assignment_dict(self) -> dict[str, str]:
+        return dict(self.assignments)
+
+
+class Store:
+    """A run database at `path` (created on first use)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # --- run metadata -------------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # --- trials -------------------------------------------------------------------------
+    def add_trial(
+        self, name: str, assignments: Sequence[tuple[str, str]], labels: dict[str, str]
+    ) -> None:
+        with self._transaction() as db:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM trials").fetchone()[0]
+            db.execute(
+                "INSERT INTO trials (name, seq, condition, assignments, labels) VALUES (?,?,?,?,?)",
+                (name, seq, CREATED, json.dumps(list(assignments)), json.dumps(labels)),
+            )
+
+    def set_running(self, name: str, start_time: str) -> None:
+        """Mark a trial running from scratch: a re-run after an interruption drops old logs."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM observation_logs WHERE trial_name = ?", (name,))
+            db.execute(
+                "UPDATE trials SET condition = ?, start_time = ?, completion_time = NULL, "
+                "message = '', exit_code = NULL, objective = NULL, observation = '{}' "
+                "WHERE name = ?",
+                (RUNNING, start_time, name),
+            )
+
+    def finish_trial(
+        self,
+        name: str,
+        *,
+        condition: str,
+        completion_time: str,
+        message: str,
+        exit_code: int | None,
+        objective: float | None,
+        observation: dict[str, dict[str, str]],
+    ) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE trials SET condition = ?, completion_time = ?, message = ?, exit_code = ?,"
+                " objective = ?, observation = ? WHERE name = ?",
+                (
+                    condition,
+                    completion_time,
+                    message,
+                    exit_code,
+                    objective,
+                    json.dumps(observation),
+                    name,
+                ),
+            )
+
+    def trials(self) -> list[TrialRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT name, seq, condition, assignments, labels, start_time, completion_time,"
+                " message, exit_code, objective, observation FROM trials ORDER BY seq"
+            ).fetchall()
+        return [
+            TrialRecord(
+                name=row[0],
+                seq=row[1],
+                condition=row[2],
+                assignments=tuple((str(k), str(v)) for k, v in json.loads(row[3])),
+                labels=json.loads(row[4]),
+                start_time=row[5],
+                completion_time=row[6],
+                message=row[7],
+                exit_code=row[8],
+                objective=row[9],
+                observation=json.loads(row[10]),
+            )
+            for row in rows
+        ]
+
+    def has_trial(self, name: str) -> bool:
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM trials WHERE name = ?", (name,)).fetchone()
+        return row is not None
+
+    # --- observation logs (Katib's DBManager table) --------------------------------------
+    def add_logs(self, trial_name: str, logs: Sequence[MetricLog]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO observation_logs (trial_name, time_stamp, metric_name, value)"
+                " VALUES (?, ?, ?, ?)",
+                [(trial_name, log.timestamp, log.name, log.value) for log in logs],
+            )
+
+    def logs(self, trial_name: str, metric_name: str = "") -> list[MetricLog]:
+        query = "SELECT time_stamp, metric_name, value FROM observation_logs WHERE trial_name = ?"
+        params: tuple[str, ...] = (trial_name,)
+        if metric_name:
+            query += " AND metric_name = ?"
+            params += (metric_name,)
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id", params).fetchall()
+        return [MetricLog(row[0], row[1], row[2]) for row in rows]
+
+    def delete_logs(self, trial_name: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM observation_logs WHERE trial_name = ?", (trial_name,))
