@@ -71,7 +71,8 @@ class NnConfig:
 def encode_nn_config(space: SearchSpace, architecture: Architecture) -> str:
     """The `nn_config` assignment value for `architecture` in `space`."""
     embedding = {
-        str(op_id): space.operations[op_id].to_embedding() for op_id in sorted(set(architecture.op_ids))
+        str(op_id): space.operations[op_id].to_embedding()
+        for op_id in sorted(set(architecture.op_ids))
     }
     config = {
         "num_layers": space.num_layers,
@@ -183,4 +184,6 @@ def _from_katib_json(text: str, name: str) -> object:
     try:
         return json.loads(stripped.replace("'", '"'))
     except json.JSONDecodeError as error:
-        raise InvalidArchitectureError(f"{name}: not valid JSON ({error.msg} at {error.pos})") from None
+        raise InvalidArchitectureError(
+            f"{name}: not valid JSON ({error.msg} at {error.pos})"
+        ) from None

@@ -78,7 +78,9 @@ class ParameterSpec:
             if low != low.to_integral_value() or high != high.to_integral_value():
                 raise InvalidSearchSpaceError(f"{where}.feasibleSpace: int bounds must be integers")
             if step <= 0 or step != step.to_integral_value():
-                raise InvalidSearchSpaceError(f"{where}.feasibleSpace.step must be a positive integer")
+                raise InvalidSearchSpaceError(
+                    f"{where}.feasibleSpace.step must be a positive integer"
+                )
             return tuple(range(int(low), int(high) + 1, int(step)))
         if not self.step:
             raise InvalidSearchSpaceError(f"{where}.feasibleSpace.step is required for double")
@@ -176,7 +178,9 @@ def check_operation(op_type: str, params: Mapping[str, ParamValue], where: str) 
     rules = OPERATION_TYPES.get(op_type)
     if rules is None:
         known = ", ".join(OPERATION_TYPES)
-        raise InvalidSearchSpaceError(f"{where}: unknown operation type {op_type!r} (known: {known})")
+        raise InvalidSearchSpaceError(
+            f"{where}: unknown operation type {op_type!r} (known: {known})"
+        )
     for name, value in params.items():
         rule = rules.get(name)
         if rule is None:
@@ -233,7 +237,10 @@ class SearchSpace:
             raise InvalidSearchSpaceError("nasConfig.graphConfig.inputSizes is missing")
         if not graph.output_sizes:
             raise InvalidSearchSpaceError("nasConfig.graphConfig.outputSizes is missing")
-        for field, sizes in (("inputSizes", graph.input_sizes), ("outputSizes", graph.output_sizes)):
+        for field, sizes in (
+            ("inputSizes", graph.input_sizes),
+            ("outputSizes", graph.output_sizes),
+        ):
             if any(size < 1 for size in sizes):
                 raise InvalidSearchSpaceError(f"nasConfig.graphConfig.{field} must be positive")
         if not nas.operations:
@@ -249,7 +256,8 @@ class SearchSpace:
             if len(set(names)) != len(names):
                 raise InvalidSearchSpaceError(f"{where}.parameters: duplicate parameter names")
             axes = [
-                p.expand(f"{where}.parameters[{i}] ({p.name})") for i, p in enumerate(spec.parameters)
+                p.expand(f"{where}.parameters[{i}] ({p.name})")
+                for i, p in enumerate(spec.parameters)
             ]
             for combo in itertools.product(*axes):
                 params = tuple(zip(names, combo, strict=True))
@@ -294,3 +302,58 @@ def parse_sizes(values: Sequence[str | int], where: str) -> tuple[int, ...]:
             raise InvalidSearchSpaceError(f"{where}: {value!r} is not a positive integer")
         sizes.append(size)
     return tuple(sizes)
+
+
+def nas_config_from_yaml(raw: object, where: str = "spec.nasConfig") -> NasConfig:
+    """`nasConfig` as written in an Experiment YAML (camelCase keys) -> `NasConfig`."""
+    nas = _mapping(raw, where)
+    graph = _mapping(nas.get("graphConfig"), f"{where}.graphConfig")
+    layers = positive_int(graph.get("numLayers", ""))  # type: ignore[arg-type]
+    if layers is None:
+        raise InvalidSearchSpaceError(f"{where}.graphConfig.numLayers must be a positive integer")
+    sizes = {}
+    for key in ("inputSizes", "outputSizes"):
+        value = graph.get(key)
+        if not isinstance(value, list) or not value:
+            raise InvalidSearchSpaceError(f"{where}.graphConfig.{key} must be a non-empty list")
+        sizes[key] = parse_sizes(value, f"{where}.graphConfig.{key}")
+    operations = nas.get("operations")
+    if not isinstance(operations, list) or not operations:
+        raise InvalidSearchSpaceError(f"{where}.operations must be a non-empty list")
+    specs = []
+    for i, op in enumerate(operations):
+        op_where = f"{where}.operations[{i}]"
+        op_map = _mapping(op, op_where)
+        params = op_map.get("parameters") or []
+        if not isinstance(params, list):
+            raise InvalidSearchSpaceError(f"{op_where}.parameters must be a list")
+        parsed = []
+        for j, param in enumerate(params):
+            p_where = f"{op_where}.parameters[{j}]"
+            p_map = _mapping(param, p_where)
+            space = _mapping(p_map.get("feasibleSpace") or {}, f"{p_where}.feasibleSpace")
+            values = space.get("list") or []
+            if not isinstance(values, list):
+                raise InvalidSearchSpaceError(f"{p_where}.feasibleSpace.list must be a list")
+            try:
+                kind = ParameterType.parse(str(p_map.get("parameterType", "")))
+            except InvalidSearchSpaceError as error:
+                raise InvalidSearchSpaceError(f"{p_where}.parameterType: {error}") from None
+            parsed.append(
+                ParameterSpec(
+                    name=str(p_map.get("name", "")),
+                    type=kind,
+                    min=str(space.get("min", "")),
+                    max=str(space.get("max", "")),
+                    step=str(space.get("step", "")),
+                    values=tuple(str(v) for v in values),
+                )
+            )
+        specs.append(OperationSpec(str(op_map.get("operationType", "")), tuple(parsed)))
+    return NasConfig(GraphConfig(layers, sizes["inputSizes"], sizes["outputSizes"]), tuple(specs))
+
+
+def _mapping(value: object, where: str) -> Mapping[str, object]:
+    if not isinstance(value, Mapping):
+        raise InvalidSearchSpaceError(f"{where} must be a mapping")
+    return value

@@ -1,0 +1,208 @@
+"""ENAS algorithm settings: parsed once from Katib's `algorithm.algorithmSettings` into a frozen
+dataclass, with the stock `enas` names, ranges and `"None"` rules, plus the few settings ours adds.
+
+Where our defaults differ from Katib's stock ones it is because the stock values come from a
+language-model controller trained for tens of thousands of steps; a Katib experiment gives the
+controller a few hundred trials, one reward each, so it needs a larger step and a faster baseline.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+
+from katib_enas.core.errors import InvalidSettingsError
+
+NONE = "None"
+
+
+@dataclass(frozen=True)
+class _Rule:
+    kind: type  # int, float, or str
+    low: float | None  # None: no lower bound
+    high: float | None
+    low_open: bool  # True: value must be > low (else >= low)
+    none_ok: bool  # the literal "None" switches the feature off
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnasSettings:
+    """Every setting the ENAS service reads. Defaults are ours; see `STOCK_DEFAULTS`."""
+
+    controller_hidden_size: int = 64
+    """LSTM hidden units (stock 64; the paper used 100). int >= 1."""
+    controller_temperature: float | None = 5.0
+    """Logits are divided by this before the tanh squashing (stock 5.0). float > 0 or None."""
+    controller_tanh_const: float | None = 2.25
+    """Logits are squashed to [-c, c] with c * tanh(logits) (stock 2.25). float > 0 or None."""
+    controller_entropy_weight: float | None = 1e-4
+    """Weight of the entropy bonus in the loss; keeps the policy exploring (stock 1e-5, original
+    ENAS code 1e-4). float > 0 or None."""
+    controller_baseline_decay: float = 0.9
+    """Decay of the moving-average reward baseline (stock 0.999, which after a few hundred trials
+    still sits near its start). float in (0, 1]."""
+    controller_learning_rate: float = 0.02
+    """Adam step size (stock 5e-5, from a language-model setup: it barely moves the policy in a
+    few hundred updates). float in (0, 1]."""
+    controller_skip_target: float = 0.4
+    """Target share of skip connections (stock 0.4). float in (0, 1)."""
+    controller_skip_weight: float | None = 0.8
+    """Weight of the KL(skip rate || target) penalty (stock 0.8). float > 0 or None."""
+    controller_train_steps: int = 1
+    """Gradient steps taken on each finished trial (stock 50, where each step sampled a fresh,
+    never-trained architecture). With the stock learning rate 5e-5 that the Katib UI pre-fills,
+    50 steps per trial make an effective step of 2.5e-3, so old experiments still learn. int >= 1."""
+    controller_log_every_steps: int = 10
+    """Log a line every this many controller updates (stock 10). int >= 1."""
+    controller_grad_bound: float | None = 5.0
+    """Clip the gradient's global norm to this (ours; the original ENAS code clips too). float > 0
+    or None."""
+    failed_trial_reward: str = "worst"
+    """How a FAILED trial (or one whose objective metric is missing or not a number) teaches the
+    controller (ours): `worst` - the lowest reward seen so far (skipped until a trial succeeded);
+    `skip` - not at all; or a number: the metric value a failed trial counts as (e.g. 0 for an
+    accuracy, 10 for a minimised loss). KILLED trials are never learned from."""
+    seed: int = -1
+    """Seed of every random choice (ours). -1: derived from the experiment name, and echoed back
+    to Katib so that a restarted service uses the same one. int >= -1."""
+
+    @property
+    def failed_reward_value(self) -> float | None:
+        """The fixed reward for failed trials, or None for the `worst`/`skip` rules."""
+        if self.failed_trial_reward in ("worst", "skip"):
+            return None
+        return float(self.failed_trial_reward)
+
+
+_FLOAT_POS = _Rule(float, 0.0, None, True, True)
+RULES: Mapping[str, _Rule] = {
+    "controller_hidden_size": _Rule(int, 1, 4096, False, False),
+    "controller_temperature": _FLOAT_POS,
+    "controller_tanh_const": _FLOAT_POS,
+    "controller_entropy_weight": _FLOAT_POS,
+    "controller_baseline_decay": _Rule(float, 0.0, 1.0, True, False),
+    "controller_learning_rate": _Rule(float, 0.0, 1.0, True, False),
+    # The stock check accepts 1.0, which makes the stock loss infinite: we exclude both ends.
+    "controller_skip_target": _Rule(float, 0.0, 1.0, True, False),
+    "controller_skip_weight": _FLOAT_POS,
+    "controller_train_steps": _Rule(int, 1, 1000, False, False),
+    "controller_log_every_steps": _Rule(int, 1, None, False, False),
+    "controller_grad_bound": _FLOAT_POS,
+    "failed_trial_reward": _Rule(str, None, None, False, False, ("worst", "skip")),
+    "seed": _Rule(int, -1, 2**31 - 1, False, False),
+}
+
+STOCK_DEFAULTS: Mapping[str, str] = {
+    "controller_hidden_size": "64",
+    "controller_temperature": "5.0",
+    "controller_tanh_const": "2.25",
+    "controller_entropy_weight": "1e-5",
+    "controller_baseline_decay": "0.999",
+    "controller_learning_rate": "5e-5",
+    "controller_skip_target": "0.4",
+    "controller_skip_weight": "0.8",
+    "controller_train_steps": "50",
+    "controller_log_every_steps": "10",
+}
+
+# Settings that this service writes into `GetSuggestionsReply.algorithm`; Katib echoes them back.
+ECHOED = ("seed",)
+
+
+def parse_settings(raw: Iterable[tuple[str, str]], experiment_name: str = "") -> EnasSettings:
+    """Validate `(name, value)` pairs into settings; raise `InvalidSettingsError` naming the field."""
+    values: dict[str, object] = {}
+    for name, text in raw:
+        rule = RULES.get(name)
+        if rule is None:
+            known = ", ".join(sorted(RULES))
+            raise InvalidSettingsError(
+                f"algorithmSettings: unknown setting {name!r} (known: {known})"
+            )
+        values[name] = _parse_value(name, text.strip(), rule)
+    settings = EnasSettings(**values)  # type: ignore[arg-type]
+    if settings.seed == -1:
+        settings = _replace(settings, seed=derive_seed(experiment_name))
+    return settings
+
+
+def derive_seed(experiment_name: str) -> int:
+    """A stable seed from the experiment name: restarts agree, experiments differ."""
+    return zlib.crc32(experiment_name.encode()) & 0x7FFFFFFF
+
+
+def _replace(settings: EnasSettings, **changes: object) -> EnasSettings:
+    current = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    current.update(changes)
+    return EnasSettings(**current)  # type: ignore[arg-type]
+
+
+def _parse_value(name: str, text: str, rule: _Rule) -> object:
+    where = f"algorithmSettings.{name}"
+    if rule.none_ok and text == NONE:
+        return None
+    if rule.kind is str:
+        if text in rule.choices:
+            return text
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            raise InvalidSettingsError(
+                f"{where}: {text!r} must be one of {', '.join(rule.choices)} or a number"
+            )
+        return text
+    convert: Callable[[str], float] = int if rule.kind is int else float
+    try:
+        value = convert(text)
+    except ValueError:
+        kind = "an integer" if rule.kind is int else "a number"
+        extra = ' or "None"' if rule.none_ok else ""
+        raise InvalidSettingsError(f"{where}: {text!r} is not {kind}{extra}") from None
+    if not math.isfinite(value):
+        raise InvalidSettingsError(f"{where}: {text!r} is not a finite number")
+    if rule.low is not None and (value <= rule.low if rule.low_open else value < rule.low):
+        raise InvalidSettingsError(f"{where}: {text} is out of range ({_describe(rule)})")
+    high_open = name == "controller_skip_target"
+    if rule.high is not None and (value >= rule.high if high_open else value > rule.high):
+        raise InvalidSettingsError(f"{where}: {text} is out of range ({_describe(rule)})")
+    return value
+
+
+def _describe(rule: _Rule) -> str:
+    parts = []
+    if rule.low is not None:
+        parts.append(f"{'>' if rule.low_open else '>='} {rule.low:g}")
+    if rule.high is not None:
+        parts.append(f"<= {rule.high:g}")
+    return " and ".join(parts)
+
+
+def settings_table() -> str:
+    """A Markdown table of every setting: name, our default, stock default, meaning."""
+    lines = ["| setting | default | stock default | meaning |", "|---|---|---|---|"]
+    defaults = EnasSettings()
+    docs = _field_docs()
+    for f in fields(EnasSettings):
+        ours = getattr(defaults, f.name)
+        stock = STOCK_DEFAULTS.get(f.name, "(not in stock)")
+        lines.append(f"| `{f.name}` | {ours} | {stock} | {docs.get(f.name, '')} |")
+    return "\n".join(lines)
+
+
+def _field_docs() -> dict[str, str]:
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(EnasSettings))
+    docs: dict[str, str] = {}
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    for node, nxt in zip(body, body[1:], strict=False):
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+                docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    return docs

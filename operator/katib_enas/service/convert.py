@@ -1,0 +1,109 @@
+"""The protobuf boundary: Katib requests in, domain objects out, and suggestions back to replies.
+
+Nothing else in the project touches `*_pb2` messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from kubeflow.katib import katib_api_pb2 as pb
+
+from katib_enas.core.errors import InvalidSearchSpaceError, InvalidSettingsError
+from katib_enas.core.search_space import (
+    GraphConfig,
+    NasConfig,
+    OperationSpec,
+    ParameterSpec,
+    ParameterType,
+)
+from katib_enas.core.trials import Condition, Objective, ObjectiveType, TrialRecord
+
+
+@dataclass(frozen=True)
+class ExperimentInput:
+    """What a request says about its experiment, in domain types."""
+
+    name: str
+    objective: Objective
+    settings: tuple[tuple[str, str], ...]
+    nas: NasConfig
+
+
+def experiment_from_proto(experiment: pb.Experiment) -> ExperimentInput:
+    spec = experiment.spec
+    return ExperimentInput(
+        name=experiment.name,
+        objective=objective_from_proto(spec.objective),
+        settings=tuple((s.name, s.value) for s in spec.algorithm.algorithm_settings),
+        nas=nas_from_proto(spec.nas_config),
+    )
+
+
+def objective_from_proto(objective: pb.ObjectiveSpec) -> Objective:
+    if objective.type == pb.MAXIMIZE:
+        kind = ObjectiveType.MAXIMIZE
+    elif objective.type == pb.MINIMIZE:
+        kind = ObjectiveType.MINIMIZE
+    else:
+        raise InvalidSettingsError("objective.type must be maximize or minimize")
+    if not objective.objective_metric_name:
+        raise InvalidSettingsError("objective.objectiveMetricName is missing")
+    # proto3 `double goal` has no presence: 0 means "no goal" as often as it means 0.
+    return Objective(kind, objective.objective_metric_name, objective.goal or None)
+
+
+def nas_from_proto(nas: pb.NasConfig) -> NasConfig:
+    graph = nas.graph_config
+    operations = []
+    for i, op in enumerate(nas.operations.operation):
+        params = []
+        for j, p in enumerate(op.parameter_specs.parameters):
+            try:
+                kind = ParameterType.parse(int(p.parameter_type))
+            except InvalidSearchSpaceError:
+                raise InvalidSearchSpaceError(
+                    f"nasConfig.operations[{i}].parameters[{j}] ({p.name}): parameterType is "
+                    "missing or unknown"
+                ) from None
+            fs = p.feasible_space
+            params.append(ParameterSpec(p.name, kind, fs.min, fs.max, fs.step, tuple(fs.list)))
+        operations.append(OperationSpec(op.operation_type, tuple(params)))
+    return NasConfig(
+        GraphConfig(int(graph.num_layers), tuple(graph.input_sizes), tuple(graph.output_sizes)),
+        tuple(operations),
+    )
+
+
+def trials_from_proto(trials: Iterable[pb.Trial]) -> list[TrialRecord]:
+    records = []
+    for trial in trials:
+        status = trial.status
+        condition = int(status.condition)
+        records.append(
+            TrialRecord(
+                name=trial.name,
+                condition=Condition(condition) if 0 <= condition <= 7 else Condition.UNKNOWN,
+                assignments={a.name: a.value for a in trial.spec.parameter_assignments.assignments},
+                metrics={m.name: m.value for m in status.observation.metrics},
+                completion_time=status.completion_time,
+            )
+        )
+    return records
+
+
+def reply_from_assignments(
+    assignments: Sequence[dict[str, str]], settings: Iterable[tuple[str, str]]
+) -> pb.GetSuggestionsReply:
+    return pb.GetSuggestionsReply(
+        parameter_assignments=[
+            pb.GetSuggestionsReply.ParameterAssignments(
+                assignments=[pb.ParameterAssignment(name=k, value=v) for k, v in one.items()]
+            )
+            for one in assignments
+        ],
+        algorithm=pb.AlgorithmSpec(
+            algorithm_settings=[pb.AlgorithmSetting(name=k, value=v) for k, v in settings]
+        ),
+    )

@@ -1,0 +1,55 @@
+"""`katib-enas serve`: run the suggestion service, as Katib's suggestion Deployment does."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from katib_enas.envflags import add_flag
+
+HELP = "Run the ENAS suggestion service (Katib api.v1.beta1.Suggestion over gRPC)."
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_flag(parser, "--host", default="0.0.0.0", help="address to listen on")
+    add_flag(parser, "--port", default=6789, type=int, help="gRPC port (Katib dials 6789)")
+    add_flag(
+        parser,
+        "--metrics-port",
+        default=8000,
+        type=int,
+        help="Prometheus /metrics port; 0 turns metrics off",
+    )
+    add_flag(
+        parser,
+        "--state-dir",
+        default=Path("/opt/katib/data"),
+        type=Path,
+        help="where controller checkpoints are kept, per experiment, if it exists",
+    )
+    add_flag(parser, "--workers", default=4, type=int, help="gRPC worker threads (>= 2)")
+    add_flag(
+        parser,
+        "--grace",
+        default=10.0,
+        type=float,
+        help="seconds calls in flight get to finish on SIGTERM",
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    from katib_enas.service.metrics import ServiceMetrics
+    from katib_enas.service.server import serve_forever, start_server
+
+    metrics = ServiceMetrics()
+    if args.metrics_port:
+        metrics.serve(args.metrics_port, args.host)
+    state_dir: Path = args.state_dir
+    started = start_server(
+        f"{args.host}:{args.port}",
+        state_dir=state_dir if state_dir.is_dir() else None,
+        workers=args.workers,
+        metrics=metrics,
+    )
+    serve_forever(started, args.grace)
+    return 0

@@ -1,0 +1,105 @@
+"""The gRPC server: the suggestion servicer and standard health checking on one port.
+
+Katib's kubelet probe asks the health service for `manager.v1beta1.Suggestion` on port 6789, so
+health answers on the same server; a spare worker keeps it answering while a long
+`GetSuggestions` runs (probe timeout: 1 s).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from pathlib import Path
+from types import FrameType
+
+import grpc
+import torch
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
+
+from katib_enas.service.metrics import ServiceMetrics
+from katib_enas.service.servicer import SuggestionServicer
+
+log = logging.getLogger(__name__)
+
+HEALTH_SERVICE_NAMES = ("", "manager.v1beta1.Suggestion", "api.v1.beta1.Suggestion")
+MAX_MESSAGE_BYTES = 512 * 1024 * 1024  # every request carries every trial: far above 4 MiB
+
+
+class SuggestionServer:
+    """A started server with its servicer, health service and bound port."""
+
+    def __init__(
+        self,
+        server: grpc.Server,
+        port: int,
+        servicer: SuggestionServicer,
+        health_servicer: health.HealthServicer,
+    ) -> None:
+        self.server = server
+        self.port = port
+        self.servicer = servicer
+        self.health = health_servicer
+
+    def stop(self, grace: float | None = 5.0) -> None:
+        """Report NOT_SERVING, let calls in flight finish for `grace` seconds, then stop."""
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+
+def make_server(
+    address: str = "127.0.0.1:0",
+    *,
+    state_dir: Path | None = None,
+    workers: int = 4,
+    metrics: ServiceMetrics | None = None,
+) -> tuple[grpc.Server, int]:
+    """Start a suggestion server on `address`; return it and its bound port."""
+    started = start_server(address, state_dir=state_dir, workers=workers, metrics=metrics)
+    return started.server, started.port
+
+
+def start_server(
+    address: str = "127.0.0.1:0",
+    *,
+    state_dir: Path | None = None,
+    workers: int = 4,
+    metrics: ServiceMetrics | None = None,
+) -> SuggestionServer:
+    # The controller's tensors are tiny: one thread is fastest and keeps replays bit-identical.
+    torch.set_num_threads(1)
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max(2, workers)),
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    servicer = SuggestionServicer(metrics or ServiceMetrics(), state_dir)
+    pb_grpc.add_SuggestionServicer_to_server(servicer, server)
+    health_servicer = health.HealthServicer()
+    for name in HEALTH_SERVICE_NAMES:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address}")
+    server.start()
+    log.info("suggestion service listening on %s (port %d)", address, port)
+    return SuggestionServer(server, port, servicer, health_servicer)
+
+
+def serve_forever(started: SuggestionServer, grace: float = 10.0) -> None:
+    """Block until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("received %s: shutting down", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    stop.wait()
+    started.stop(grace)
