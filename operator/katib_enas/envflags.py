@@ -18,7 +18,9 @@ def env_name(flag: str) -> str:
     return PREFIX + flag.lstrip("-").replace("-", "_").upper()
 
 
-def add_flag(parser: argparse.ArgumentParser, flag: str, *, default: Any, help: str, **kw: Any) -> None:
+def add_flag(
+    parser: argparse.ArgumentParser, flag: str, *, default: Any, help: str, **kw: Any
+) -> None:
     """Add `flag` whose default comes from its environment variable when that is set."""
     name = env_name(flag)
     raw = os.environ.get(name)
@@ -29,4 +31,6 @@ def add_flag(parser: argparse.ArgumentParser, flag: str, *, default: Any, help: 
             value = kind(raw) if kind is not None else raw
         except (TypeError, ValueError):
             parser.error(f"environment variable {name}={raw!r} is not valid for {flag}")
-    parser.add_argument(flag, default=value, help=f"{help} (env {name}; default: %(default)s)", **kw)
+    parser.add_argument(
+        flag, default=value, help=f"{help} (env {name}; default: %(default)s)", **kw
+    )
