@@ -1,0 +1,303 @@
+"""The `enas-trial` command: the trial images' entry point and a local training script.
+
+It accepts Katib's stock flags exactly as Katib passes them (single-quoted JSON; under the Push
+collector still wrapped in the literal `"` of the YAML) plus our own. Everything that can be
+checked without torch (the assignments, the shapes of every layer, the dataset files, the push
+target) is checked before torch is imported, so bad input costs milliseconds and ends with one
+line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from enas_trial import cifar10, data, reporting
+from enas_trial.errors import TrialInputError, TrialRuntimeError
+from enas_trial.plan import NetworkPlan, plan_network
+from katib_enas.core.architecture import decode_architecture, decode_nn_config
+from katib_enas.core.errors import KatibEnasError
+from katib_enas.envflags import add_flag
+
+log = logging.getLogger("enas_trial")
+
+PROG = "enas-trial"
+DB_MANAGER_ENV = "KATIB_DB_MANAGER_ADDRESS"
+DEFAULT_DB_MANAGER = "katib-db-manager.kubeflow:6789"
+
+
+def _process_start() -> float:
+    """`time.monotonic()` at the moment this process started (interpreter start-up included)."""
+    try:
+        stat = Path("/proc/self/stat").read_text()
+        start_ticks = int(stat.rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return time.monotonic() - (uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return time.monotonic()
+
+
+_STARTED = _process_start()
+
+
+def unquote(text: str) -> str:
+    """Strip the literal quotes the Push collector leaves around `"${trialParameters.x}"`."""
+    text = text.strip()
+    while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def _number(kind: Callable[[str], Any], low: float, high: float | None, what: str) -> Any:
+    """An argparse type: `kind` of the unquoted text, within [low, high) (or >= low)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(unquote(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low or (high is not None and value >= high) or math.isnan(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
+
+
+_POSITIVE_INT = _number(int, 1, None, "a positive integer")
+_NON_NEGATIVE_INT = _number(int, 0, None, "an integer >= 0")
+_POSITIVE_FLOAT = _number(float, 1e-12, None, "a number > 0")
+_NON_NEGATIVE_FLOAT = _number(float, 0, None, "a number >= 0")
+_FRACTION = _number(float, 0, 1, "a number in [0, 1)")
+_OPEN_FRACTION = _number(float, 1e-12, 1, "a number in (0, 1)")
+
+
+def _text(text: str) -> str:
+    return unquote(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (`enas-trial: error: ...`) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message}\n")
+
+
+def _flag(group: argparse._ArgumentGroup, name: str, **kw: Any) -> None:
+    """Our dashed flags also answer to the underscore spelling of Katib's stock flags."""
+    names = [name]
+    if "-" in name[2:]:
+        names.append("--" + name[2:].replace("-", "_"))
+    group.add_argument(*names, **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Build the ENAS child network Katib assigned, train it, report its accuracy.",
+    )
+    katib = parser.add_argument_group("Katib's stock trial flags")
+    katib.add_argument("--architecture", required=True, type=_text, help="layer rows (JSON)")
+    katib.add_argument("--nn_config", required=True, type=_text, help="sizes and op embedding")
+    katib.add_argument("--num_epochs", type=_POSITIVE_INT, default=10, help="default: %(default)s")
+    katib.add_argument(
+        "--num_gpus", type=_NON_NEGATIVE_INT, default=1, help="0 forces the CPU (default: 1)"
+    )
+
+    data_group = parser.add_argument_group("data")
+    _flag(data_group, "--dataset", choices=data.DATASETS, type=_text, default="cifar10")
+    add_flag(
+        parser,
+        "--data-dir",
+        default="/data/cifar10",
+        type=Path,
+        help="folder with the CIFAR-10 python batches",
+    )
+    _flag(data_group, "--download", action="store_true", help="fetch CIFAR-10 (MD5 checked)")
+    _flag(data_group, "--download-url", type=_text, default=cifar10.URL, help="CIFAR-10 mirror")
+    _flag(
+        data_group,
+        "--validation-fraction",
+        type=_OPEN_FRACTION,
+        default=0.1,
+        help="training images held out for the reward (default: %(default)s)",
+    )
+    _flag(
+        data_group, "--split-seed", type=_NON_NEGATIVE_INT, default=0, help="fixed per experiment"
+    )
+    _flag(
+        data_group,
+        "--synthetic-size",
+        type=_POSITIVE_INT,
+        default=5000,
+        help="training images of --dataset synthetic",
+    )
+
+    train = parser.add_argument_group("training")
+    _flag(train, "--batch-size", type=_number(int, 2, None, "an integer >= 2"), default=128)
+    _flag(train, "--learning-rate", type=_POSITIVE_FLOAT, default=0.05, help="peak of the cosine")
+    _flag(train, "--momentum", type=_FRACTION, default=0.9, help="Nesterov momentum")
+    _flag(train, "--weight-decay", type=_NON_NEGATIVE_FLOAT, default=2.5e-4)
+    _flag(train, "--label-smoothing", type=_FRACTION, default=0.0)
+    _flag(train, "--dropout", type=_FRACTION, default=0.0, help="before the linear head")
+    _flag(train, "--seed", type=_NON_NEGATIVE_INT, default=0)
+    add_flag(
+        parser,
+        "--device",
+        default="auto",
+        type=_text,
+        choices=["auto", "cpu", "cuda"],
+        help="where",
+    )
+    add_flag(
+        parser, "--threads", default=0, type=_NON_NEGATIVE_INT, help="CPU threads (0: torch's)"
+    )
+
+    out = parser.add_argument_group("metrics and outputs")
+    _flag(out, "--metrics-file", type=Path, help="also write metrics here (Katib File collector)")
+    _flag(out, "--metrics-format", choices=["text", "json"], type=_text, default="text")
+    _flag(out, "--push-metrics", action="store_true", help="report with kubeflow.katib")
+    _flag(
+        out,
+        "--db-manager-address",
+        type=_text,
+        default=os.environ.get(DB_MANAGER_ENV) or DEFAULT_DB_MANAGER,
+        help=f"Katib DB manager for --push-metrics (env {DB_MANAGER_ENV}; default: %(default)s)",
+    )
+    _flag(out, "--summary-file", type=Path, help="write the closing summary here as JSON")
+    _flag(out, "--save-model", type=Path, help="write the trained weights here (torch.save)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=f"{PROG}: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return _run(args)
+    except KatibEnasError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 2
+    except TrialRuntimeError as error:
+        print(f"{PROG}: failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _writable_parent(path: Path | None, flag: str) -> None:
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise TrialInputError(f"{flag}: cannot create {path.parent}: {error.strerror}") from None
+    if path.is_dir():
+        raise TrialInputError(f"{flag}: {path} is a directory")
+
+
+def _run(args: argparse.Namespace) -> int:
+    architecture = decode_architecture(args.architecture)
+    nn_config = decode_nn_config(args.nn_config)
+    plan = plan_network(architecture, nn_config)
+    for flag in ("metrics_file", "summary_file", "save_model"):
+        _writable_parent(getattr(args, flag), "--" + flag.replace("_", "-"))
+    data.check_available(args.dataset, args.data_dir, args.download)
+    push = reporting.connect_push(args.db_manager_address) if args.push_metrics else None
+
+    import torch  # only now: the checks above answer without paying for it
+
+    device = _device(args, torch.cuda.is_available(), torch.cuda.device_count())
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    splits = data.load_splits(
+        args.dataset,
+        data_dir=args.data_dir,
+        download=args.download,
+        download_url=args.download_url,
+        validation_fraction=args.validation_fraction,
+        split_seed=args.split_seed,
+        synthetic_shape=(plan.in_channels, *plan.in_size),
+        synthetic_size=args.synthetic_size,
+    )
+    from enas_trial.train import TrainingConfig, save_checkpoint, train
+
+    config = TrainingConfig(
+        epochs=args.num_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
+        dropout=args.dropout,
+        seed=args.seed,
+        device=device,
+    )
+    reporter = reporting.MetricReporter(
+        metrics_file=args.metrics_file, metrics_format=args.metrics_format, push=push
+    )
+    saver = None
+    if args.save_model is not None:
+        extra = {"architecture": architecture.encode(), "nn_config": args.nn_config}
+
+        def saver(model: torch.nn.Module) -> None:
+            save_checkpoint(args.save_model, model, extra)
+
+    try:
+        result = train(
+            plan,
+            splits,
+            config,
+            reporter,
+            process_age=lambda: time.monotonic() - _STARTED,
+            save_model=saver,
+        )
+    except torch.cuda.OutOfMemoryError:
+        raise TrialRuntimeError(
+            f"out of GPU memory with batch size {args.batch_size} for this "
+            f"{len(plan.layers)}-layer child; lower --batch-size"
+        ) from None
+    _summarise(plan, result.to_dict(), args.summary_file)
+    return 0
+
+
+def _device(args: argparse.Namespace, cuda_available: bool, gpus: int) -> str:
+    if args.device == "cuda" and not cuda_available:
+        raise TrialInputError("--device cuda: no CUDA device is available")
+    if args.device == "cpu" or (
+        args.device == "auto" and (args.num_gpus == 0 or not cuda_available)
+    ):
+        return "cpu"
+    if args.num_gpus > 1:
+        log.info("--num_gpus %d: a child trains on one GPU; the others stay idle", args.num_gpus)
+    if gpus < 1:
+        raise TrialInputError("--device cuda: no CUDA device is available")
+    return "cuda"
+
+
+def _summarise(plan: NetworkPlan, summary: dict[str, Any], path: Path | None) -> None:
+    # No `Name=value` here: Katib's collector would read it as another metric point.
+    log.info(
+        "done: best validation accuracy %.4f (epoch %d), final %.4f, test accuracy %.4f, "
+        "%s parameters, %d layers, %.1f s on %s",
+        summary["best_validation_accuracy"],
+        summary["best_epoch"],
+        summary["final_validation_accuracy"],
+        summary["test_accuracy"],
+        f"{summary['parameters']:,}",
+        len(plan.layers),
+        summary["seconds"],
+        summary["device"],
+    )
+    if path is not None:
+        reporting.write_atomic(path, json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,130 @@
+"""The trial's datasets as uint8 image arrays: train, held-out validation and test splits.
+
+The reward Katib sees is accuracy on a validation split carved out of the training set (the
+test set is evaluated once, at the end, and never steers the search). The split uses its own
+seed, fixed by default, so that every trial of an experiment is scored on the same images.
+
+- `cifar10`: the standard python batches (see `cifar10.py`).
+- `digits`: scikit-learn's 1,797 8x8 handwritten digits, shipped offline; a real tiny dataset
+  for CPU demos and tests. Read straight from scikit-learn's data file, because importing
+  scikit-learn would add over a second to every trial's start-up.
+- `synthetic`: random images with a learnable class signal, for throughput benchmarks.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from enas_trial import cifar10
+from enas_trial.cifar10 import Images, Labels
+from enas_trial.errors import TrialInputError
+
+DATASETS = ("cifar10", "digits", "synthetic")
+DIGITS_TEST_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Images are (N, C, H, W) uint8; labels (N,) int64."""
+
+    name: str
+    train_x: Images
+    train_y: Labels
+    val_x: Images
+    val_y: Labels
+    test_x: Images
+    test_y: Labels
+    num_classes: int
+    flip: bool  # horizontal flips preserve the label (not for digits)
+    crop_padding: int  # pixels of padding for the random-crop augmentation
+
+
+def load_splits(
+    name: str,
+    *,
+    data_dir: Path,
+    download: bool,
+    download_url: str,
+    validation_fraction: float,
+    split_seed: int,
+    synthetic_shape: tuple[int, int, int] = (3, 32, 32),
+    synthetic_size: int = 5000,
+) -> Splits:
+    """Load `name` and hold out `validation_fraction` of its training images."""
+    if name == "cifar10":
+        folder = cifar10.require_batches(data_dir, download=download, url=download_url)
+        train_x, train_y, test_x, test_y = cifar10.load(folder)
+        flip, pad, classes = True, 4, 10
+    elif name == "digits":
+        images, labels = read_digits()
+        train_x, train_y, test_x, test_y = _split(images, labels, DIGITS_TEST_FRACTION, 0)
+        flip, pad, classes = False, 1, 10
+    elif name == "synthetic":
+        images, labels = synthetic(synthetic_shape, synthetic_size + synthetic_size // 5, 10)
+        train_x, train_y, test_x, test_y = _split(images, labels, 1 / 6, 0)
+        flip, pad, classes = True, max(1, synthetic_shape[1] // 8), 10
+    else:
+        raise TrialInputError(f"--dataset: unknown dataset {name!r} (known: {', '.join(DATASETS)})")
+    train_x, train_y, val_x, val_y = _split(train_x, train_y, validation_fraction, split_seed)
+    return Splits(name, train_x, train_y, val_x, val_y, test_x, test_y, classes, flip, pad)
+
+
+def check_available(name: str, data_dir: Path, download: bool) -> None:
+    """Fail fast (before torch is imported) when the dataset's files are missing."""
+    if name == "cifar10" and not download and cifar10.find_batches(data_dir) is None:
+        cifar10.require_batches(data_dir, download=False)
+    if name == "digits":
+        _digits_file()
+
+
+def read_digits() -> tuple[Images, Labels]:
+    """scikit-learn's digits as (1797, 1, 8, 8) uint8 (0..16 scaled to 0..255) and labels."""
+    path = _digits_file()
+    with gzip.open(path, "rt") as handle:
+        table = np.loadtxt(handle, delimiter=",", dtype=np.float64)
+    pixels = table[:, :-1].reshape(-1, 1, 8, 8)
+    images = np.round(pixels * (255.0 / 16.0)).astype(np.uint8)
+    return images, table[:, -1].astype(np.int64)
+
+
+def _digits_file() -> Path:
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        raise TrialInputError("--dataset digits needs scikit-learn installed")
+    for location in spec.submodule_search_locations:
+        path = Path(location) / "datasets" / "data" / "digits.csv.gz"
+        if path.is_file():
+            return path
+    raise TrialInputError("--dataset digits: scikit-learn's digits.csv.gz was not found")
+
+
+def synthetic(shape: tuple[int, int, int], count: int, classes: int) -> tuple[Images, Labels]:
+    """Noise images whose per-class mean colour makes them learnable (seeded, reproducible)."""
+    rng = np.random.default_rng(1234)
+    labels = rng.integers(0, classes, count, dtype=np.int64)
+    channels = shape[0]
+    means = rng.uniform(60, 200, (classes, channels, 1, 1))
+    noise = rng.normal(0, 40, (count, *shape))
+    images = np.clip(means[labels] + noise, 0, 255).astype(np.uint8)
+    return images, labels
+
+
+def _split(
+    images: Images, labels: Labels, fraction: float, seed: int
+) -> tuple[Images, Labels, Images, Labels]:
+    """(kept images, kept labels, held-out images, held-out labels), held-out chosen at random."""
+    count = len(labels)
+    held = round(count * fraction)
+    if held < 1 or held >= count:
+        raise TrialInputError(
+            f"--validation-fraction: {fraction} leaves no validation or no training images "
+            f"out of {count}"
+        )
+    order = np.random.default_rng(seed).permutation(count)
+    keep, out = np.sort(order[held:]), np.sort(order[:held])
+    return images[keep], labels[keep], images[out], labels[out]
