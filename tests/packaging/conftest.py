@@ -67,7 +67,9 @@ def chart_dir(repo_root: Path) -> Path:
 
 def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a tool; the result carries stdout/stderr as text for the assertion messages."""
-    return subprocess.run(command, check=False, capture_output=True, text=True, timeout=120, **kwargs)
+    return subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=120, **kwargs
+    )
 
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
