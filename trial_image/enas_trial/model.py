@@ -1,8 +1,9 @@
 """The child network in PyTorch, built layer by layer from a `NetworkPlan`.
 
-Each operation is pre-activation (ReLU, op, BatchNorm) as in Katib's stock Keras ops, except that
-the first layer skips the ReLU: it reads the normalised image, whose negative half a ReLU would
-throw away. The head is ReLU, global average pooling, optional dropout and one linear layer.
+Each convolution is pre-activation (ReLU, op, BatchNorm) as in Katib's stock Keras ops, except in
+the first layer: it reads the normalised image, whose negative half a ReLU would throw away.
+Reductions pool their input as it is, as the stock ops do. The head is ReLU, global average
+pooling, optional dropout and one linear layer.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-from enas_trial.plan import CONVOLUTION, DEPTHWISE, SEPARABLE, LayerPlan, NetworkPlan
+from enas_trial.plan import CONVOLUTION, DEPTHWISE, REDUCTION, SEPARABLE, LayerPlan, NetworkPlan
 
 
 def _same_padding(size: int, kernel: int, stride: int) -> tuple[int, int]:
@@ -90,7 +91,8 @@ class ChildNetwork(nn.Module):
         super().__init__()
         self.plan = plan
         self.layers = nn.ModuleList(
-            ChildLayer(layer, activate=index > 0) for index, layer in enumerate(plan.layers)
+            ChildLayer(layer, activate=index > 0 and layer.op.op_type != REDUCTION)
+            for index, layer in enumerate(plan.layers)
         )
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(plan.layers[-1].out_channels, plan.num_classes)

@@ -63,13 +63,40 @@ def connect_push(db_manager_address: str) -> PushFunction:
 
     def push(metrics: Mapping[str, float]) -> None:
         try:
-            report_metrics(dict(metrics), db_manager_address=db_manager_address, timeout=30)
+            try:
+                report_metrics(dict(metrics), db_manager_address=db_manager_address, timeout=30)
+            except OSError:
+                # The SDK first reads the pod's service-account namespace file (and never uses
+                # it); without that mount, send the very same request through its stubs.
+                _report_direct(metrics, db_manager_address)
         except (RuntimeError, ValueError) as error:
             raise TrialRuntimeError(
                 f"pushing metrics to {db_manager_address} failed: {str(error).splitlines()[0]}"
             ) from None
 
     return push
+
+
+def _report_direct(metrics: Mapping[str, float], db_manager_address: str) -> None:
+    """One `ReportObservationLog`, as `report_metrics` sends it, with the SDK's generated stubs."""
+    import grpc
+    from kubeflow.katib import katib_api_pb2 as api
+    from kubeflow.katib import katib_api_pb2_grpc as api_grpc
+
+    timestamp = rfc3339()
+    logs = [
+        api.MetricLog(time_stamp=timestamp, metric=api.Metric(name=name, value=str(value)))
+        for name, value in metrics.items()
+    ]
+    request = api.ReportObservationLogRequest(
+        trial_name=os.environ["KATIB_TRIAL_NAME"],
+        observation_log=api.ObservationLog(metric_logs=logs),
+    )
+    with grpc.insecure_channel(db_manager_address) as channel:
+        try:
+            api_grpc.DBManagerStub(channel).ReportObservationLog(request, timeout=30)
+        except grpc.RpcError as error:
+            raise RuntimeError(f"{error.code().name}: {error.details()}") from None
 
 
 class MetricReporter:

@@ -1,0 +1,104 @@
+"""Helpers the trial tests share: Katib-quoted assignment strings and Katib's stock search space."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from katib_enas.core.architecture import Architecture, encode_nn_config
+from katib_enas.core.search_space import (
+    GraphConfig,
+    NasConfig,
+    OperationSpec,
+    ParameterSpec,
+    ParameterType,
+    SearchSpace,
+    parse_sizes,
+)
+
+# The 4-layer digits architecture of the acceptance test: conv 3x3/32, separable 3x3/48 with a
+# skip from layer 0, conv 3x3/64 stride 2, conv 3x3/64 reading layers 0 and 2 (op ids below).
+DIGITS_OPERATIONS: list[dict[str, Any]] = [
+    {
+        "opt_type": "convolution",
+        "opt_params": {"filter_size": "3", "num_filter": "32", "stride": "1"},
+    },
+    {
+        "opt_type": "separable_convolution",
+        "opt_params": {
+            "filter_size": "3",
+            "num_filter": "48",
+            "stride": "1",
+            "depth_multiplier": "1",
+        },
+    },
+    {
+        "opt_type": "convolution",
+        "opt_params": {"filter_size": "3", "num_filter": "64", "stride": "2"},
+    },
+    {
+        "opt_type": "convolution",
+        "opt_params": {"filter_size": "3", "num_filter": "64", "stride": "1"},
+    },
+]
+DIGITS_ARCHITECTURE = "[[0],[1,1],[2,0,1],[3,1,0,1]]"
+
+
+def katib_json(value: object) -> str:
+    """Katib's stock quoting: compact JSON with every `"` replaced by `'`."""
+    return json.dumps(value, separators=(",", ":")).replace('"', "'")
+
+
+def nn_config(
+    operations: Sequence[dict[str, Any]],
+    input_sizes: Sequence[int],
+    classes: int = 10,
+    num_layers: int | None = None,
+) -> str:
+    """An `nn_config` whose op ids are the positions in `operations`."""
+    embedding = {str(i): {"opt_id": i, **op} for i, op in enumerate(operations)}
+    return katib_json(
+        {
+            "num_layers": len(operations) if num_layers is None else num_layers,
+            "input_sizes": list(input_sizes),
+            "output_sizes": [classes],
+            "embedding": embedding,
+        }
+    )
+
+
+def space_from_experiment(path: Path) -> SearchSpace:
+    """The flattened search space of an Experiment YAML's `nasConfig` (Katib's numbering)."""
+    nas = yaml.safe_load(path.read_text())["spec"]["nasConfig"]
+    graph = nas["graphConfig"]
+    operations = tuple(
+        OperationSpec(
+            op["operationType"],
+            tuple(
+                ParameterSpec(
+                    p["name"],
+                    ParameterType.parse(p["parameterType"]),
+                    str(p["feasibleSpace"].get("min", "")),
+                    str(p["feasibleSpace"].get("max", "")),
+                    str(p["feasibleSpace"].get("step", "")),
+                    tuple(str(v) for v in p["feasibleSpace"].get("list", [])),
+                )
+                for p in op["parameters"]
+            ),
+        )
+        for op in nas["operations"]
+    )
+    config = GraphConfig(
+        int(graph["numLayers"]),
+        parse_sizes(graph["inputSizes"], "inputSizes"),
+        parse_sizes(graph["outputSizes"], "outputSizes"),
+    )
+    return SearchSpace.from_nas_config(NasConfig(config, operations))
+
+
+def assignments(space: SearchSpace, architecture: Architecture) -> tuple[str, str]:
+    return architecture.encode(), encode_nn_config(space, architecture)
