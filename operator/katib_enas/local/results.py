@@ -1,0 +1,210 @@
+"""What a run found, read from its store: counts, the best trial, its architecture in words.
+
+`katib-enas run` prints this at the end and writes it into the run directory (`summary.txt`,
+`best-trial.json`); `katib-enas status RUN_DIR` prints the same thing later from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from katib_enas.core.architecture import (
+    ARCHITECTURE,
+    NN_CONFIG,
+    check_pair,
+    decode_architecture,
+    decode_nn_config,
+)
+from katib_enas.core.errors import KatibEnasError
+from katib_enas.core.search_space import Operation
+from katib_enas.local.experiment import Objective
+from katib_enas.local.store import SUCCEEDED, TrialRecord
+
+CONDITION_ORDER = (
+    "Created",
+    "Running",
+    "Succeeded",
+    "Failed",
+    "MetricsUnavailable",
+    "Killed",
+    "EarlyStopped",
+)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The state of a run at one moment."""
+
+    experiment: str
+    status: str
+    reason: str
+    counts: dict[str, int]
+    best: TrialRecord | None
+    trials: tuple[TrialRecord, ...]
+
+
+def best_trial(trials: Sequence[TrialRecord], objective: Objective) -> TrialRecord | None:
+    """The succeeded trial with the best objective value (earliest on ties), as Katib's
+    `currentOptimalTrial`."""
+    best: TrialRecord | None = None
+    for trial in trials:
+        if trial.condition != SUCCEEDED or trial.objective is None:
+            continue
+        if best is None or objective.better(trial.objective, best.objective):
+            best = trial
+    return best
+
+
+def summarize_run(
+    experiment: str, status: str, reason: str, trials: Sequence[TrialRecord], objective: Objective
+) -> RunSummary:
+    counts = Counter(t.condition for t in trials)
+    return RunSummary(
+        experiment,
+        status,
+        reason,
+        dict(counts),
+        best_trial(trials, objective),
+        tuple(trials),
+    )
+
+
+def describe_architecture(assignments: dict[str, str]) -> list[str]:
+    """The `architecture`/`nn_config` pair as one readable line per layer (empty if absent)."""
+    if ARCHITECTURE not in assignments or NN_CONFIG not in assignments:
+        return []
+    try:
+        arch = decode_architecture(assignments[ARCHITECTURE])
+        config = decode_nn_config(assignments[NN_CONFIG])
+        check_pair(arch, config)
+    except KatibEnasError as error:
+        return [f"(cannot decode: {error})"]
+    lines = [f"input {'x'.join(str(s) for s in config.input_sizes)}"]
+    for index, layer in enumerate(arch.layers):
+        inputs = ["previous layer" if index else "input"]
+        inputs += [f"layer {k}" for k, bit in enumerate(layer.skips) if bit and k != index - 1]
+        op = describe_operation(config.embedding[layer.op_id])
+        lines.append(f"layer {index}: {op}  <- {', '.join(inputs)}")
+    lines.append(f"output {'x'.join(str(s) for s in config.output_sizes)} classes")
+    return lines
+
+
+def describe_operation(op: Operation) -> str:
+    """`convolution 5x5, 32 filters, stride 1` style text for one operation."""
+    params = op.param_dict
+    size = params.get("filter_size")
+    parts = []
+    if op.op_type == "reduction":
+        kind = str(params.get("reduction_type", "pooling")).replace("_", " ")
+        pool = params.get("pool_size")
+        return f"{kind} {pool}x{pool}" if pool is not None else kind
+    parts.append(op.op_type.replace("_", " ") + (f" {size}x{size}" if size is not None else ""))
+    if "num_filter" in params:
+        parts.append(f"{params['num_filter']} filters")
+    if "depth_multiplier" in params:
+        parts.append(f"depth multiplier {params['depth_multiplier']}")
+    parts.append(f"stride {params.get('stride', 1)}")
+    return ", ".join(parts)
+
+
+def render(summary: RunSummary, console: Console, *, objective: Objective) -> None:
+    """Print the summary table and the best trial."""
+    counts = ", ".join(
+        f"{summary.counts[c]} {c.lower()}" for c in CONDITION_ORDER if summary.counts.get(c)
+    )
+    console.print(
+        f"[bold]{summary.experiment}[/bold]: {summary.status}"
+        + (f" ({summary.reason})" if summary.reason else "")
+        + f"; {len(summary.trials)} trial(s): {counts or 'none'}"
+    )
+    table = Table(show_lines=False)
+    table.add_column("#", justify="right")
+    table.add_column("trial")
+    table.add_column("condition")
+    table.add_column(objective.metric_name, justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("note")
+    for trial in summary.trials:
+        mark = "*" if summary.best is not None and trial.name == summary.best.name else ""
+        value = "" if trial.objective is None else f"{trial.objective:.4f}"
+        table.add_row(
+            f"{trial.seq}{mark}",
+            trial.name,
+            trial.condition,
+            value,
+            _seconds(trial),
+            trial.message,
+        )
+    console.print(table)
+    if summary.best is None:
+        console.print("no trial succeeded yet")
+        return
+    best = summary.best
+    console.print(
+        f"best trial (*): {best.name}, {objective.metric_name} = {best.objective:.4f}"
+        if best.objective is not None
+        else f"best trial: {best.name}"
+    )
+    for line in describe_architecture(best.assignment_dict):
+        console.print("  " + line, markup=False, soft_wrap=True)
+
+
+def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, object]:
+    """The content of `best-trial.json`."""
+    best = summary.best
+    document: dict[str, object] = {
+        "experiment": summary.experiment,
+        "status": summary.status,
+        "reason": summary.reason,
+        "objective": {"metric": objective.metric_name, "type": objective.type},
+        "counts": summary.counts,
+    }
+    if best is not None:
+        document["best_trial"] = {
+            "name": best.name,
+            "objective_value": best.objective,
+            "observation": best.observation,
+            "assignments": best.assignment_dict,
+            "layers": describe_architecture(best.assignment_dict),
+        }
+    return document
+
+
+def write_results(run_dir: Path, summary: RunSummary, objective: Objective) -> None:
+    """`best-trial.json` and `summary.txt`, each replaced atomically."""
+    document = best_trial_document(summary, objective)
+    write_atomic(run_dir / "best-trial.json", json.dumps(document, indent=2) + "\n")
+    console = Console(record=True, width=120, file=open(os.devnull, "w"))  # noqa: SIM115
+    render(summary, console, objective=objective)
+    write_atomic(run_dir / "summary.txt", console.export_text())
+    console.file.close()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file and `os.replace`."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _seconds(trial: TrialRecord) -> str:
+    from katib_enas.local.collectors import parse_time
+
+    if not trial.start_time or not trial.completion_time:
+        return ""
+    delta = parse_time(trial.completion_time) - parse_time(trial.start_time)
+    return f"{delta.total_seconds():.1f}"
