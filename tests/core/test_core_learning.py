@@ -1,0 +1,150 @@
+"""The controller really learns from trial rewards, with default settings, in few trials."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+
+import pytest
+
+from katib_enas.core.architecture import Architecture
+from katib_enas.core.enas import EnasStrategy
+from katib_enas.core.random_search import RandomStrategy
+from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.settings import parse_settings
+from katib_enas.core.trials import (
+    Condition,
+    Judgement,
+    Objective,
+    ObjectiveType,
+    Outcome,
+    TrialRecord,
+    judge,
+)
+
+ACC = "Validation-Accuracy"
+MAXIMIZE = Objective(ObjectiveType.MAXIMIZE, ACC)
+
+
+def run_search(
+    strategy: EnasStrategy, reward: Callable[[Architecture], float], trials: int
+) -> list[TrialRecord]:
+    """A sequential Katib experiment: each call learns the trial that just finished."""
+    done: list[TrialRecord] = []
+    for i in range(trials):
+        strategy.observe(done)
+        arch = strategy.suggest(1, i)[0]
+        done.append(
+            TrialRecord(
+                f"t{i:04d}",
+                Condition.SUCCEEDED,
+                strategy.assignments(arch),
+                {ACC: f"{reward(arch):.6f}"},
+                f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            )
+        )
+    strategy.observe(done)
+    return done
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_default_settings_learn_a_synthetic_reward_within_150_trials(
+    seed: int, gpu_space: SearchSpace, five_by_five_share: Callable[[Architecture], float]
+) -> None:
+    random_level = statistics.mean(
+        five_by_five_share(a) for a in RandomStrategy(gpu_space, MAXIMIZE, seed).suggest(2000, 0)
+    )
+    assert 0.07 < random_level < 0.13  # 10 of 106 operations
+    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", str(seed))]))
+    before = statistics.mean(five_by_five_share(a) for a in strategy.suggest(200, -1))
+    history = run_search(strategy, five_by_five_share, 150)
+    after = statistics.mean(five_by_five_share(a) for a in strategy.suggest(200, -1))
+    assert before < 2 * random_level
+    assert after > 3 * random_level, (before, after, random_level)
+
+    # A fresh service given that history continues from the learned policy.
+    fresh = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", str(seed))]))
+    fresh.observe(history)
+    assert fresh.suggest(50, 777) == strategy.suggest(50, 777)
+
+
+def test_minimize_objectives_learn_the_other_way(
+    gpu_space: SearchSpace, five_by_five_share: Callable[[Architecture], float]
+) -> None:
+    loss = Objective(ObjectiveType.MINIMIZE, ACC)
+    strategy = EnasStrategy(gpu_space, loss, parse_settings([("seed", "4")]))
+    run_search(strategy, lambda a: 1.0 - five_by_five_share(a), 150)
+    after = statistics.mean(five_by_five_share(a) for a in strategy.suggest(200, -1))
+    assert after > 0.3
+
+
+def trial(condition: Condition, metrics: dict[str, str]) -> TrialRecord:
+    return TrialRecord("t", condition, {}, metrics)
+
+
+@pytest.mark.parametrize(
+    ("condition", "metrics", "expected"),
+    [
+        (Condition.SUCCEEDED, {ACC: "0.93"}, Judgement(Outcome.SUCCEEDED, 0.93, 0.93)),
+        (Condition.EARLYSTOPPED, {ACC: "0.4"}, Judgement(Outcome.SUCCEEDED, 0.4, 0.4)),
+        (Condition.SUCCEEDED, {ACC: "nan"}, Judgement(Outcome.FAILED)),
+        (Condition.SUCCEEDED, {ACC: "abc"}, Judgement(Outcome.FAILED)),
+        (Condition.SUCCEEDED, {}, Judgement(Outcome.FAILED)),
+        (Condition.FAILED, {}, Judgement(Outcome.FAILED)),
+        (Condition.METRICSUNAVAILABLE, {}, Judgement(Outcome.FAILED)),
+        (Condition.KILLED, {ACC: "0.9"}, Judgement(Outcome.SKIPPED)),
+        (Condition.RUNNING, {}, Judgement(Outcome.PENDING)),
+        (Condition.CREATED, {}, Judgement(Outcome.PENDING)),
+    ],
+)
+def test_the_reward_rule(
+    condition: Condition, metrics: dict[str, str], expected: Judgement
+) -> None:
+    assert judge(trial(condition, metrics), MAXIMIZE) == expected
+
+
+def test_failed_trials_are_punished_with_the_worst_reward_seen(gpu_space: SearchSpace) -> None:
+    """The controller learns to avoid an architecture whose trials keep failing."""
+    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "5")]))
+    bad = strategy.suggest(1, 0)[0]
+    ok = strategy.suggest(1, 1)[0]
+    before = float(strategy.policy.evaluate(bad).log_prob.detach())
+    trials = [TrialRecord("ok-0", Condition.SUCCEEDED, strategy.assignments(ok), {ACC: "0.2"}, "1")]
+    trials += [
+        TrialRecord("ok-1", Condition.SUCCEEDED, strategy.assignments(ok), {ACC: "0.6"}, "2")
+    ]
+    trials += [
+        TrialRecord(f"bad-{i}", Condition.FAILED, strategy.assignments(bad), {}, f"{3 + i}")
+        for i in range(5)
+    ]
+    report = strategy.observe(trials)
+    assert report.updates == 7
+    assert float(strategy.policy.evaluate(bad).log_prob.detach()) < before - 1.0
+
+    skipping = EnasStrategy(
+        gpu_space, MAXIMIZE, parse_settings([("seed", "5"), ("failed_trial_reward", "skip")])
+    )
+    assert skipping.observe(trials).updates == 2
+
+
+def test_all_failed_history_learns_nothing_but_still_suggests(gpu_space: SearchSpace) -> None:
+    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "6")]))
+    arch = strategy.suggest(1, 0)[0]
+    trials = [
+        TrialRecord(f"f{i}", Condition.FAILED, strategy.assignments(arch), {}, str(i))
+        for i in range(4)
+    ]
+    report = strategy.observe(trials)
+    assert report.learned == 4 and report.updates == 0
+    assert len(strategy.suggest(3, 1)) == 3
+
+
+def test_malformed_assignments_are_skipped_not_fatal(gpu_space: SearchSpace) -> None:
+    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "7")]))
+    junk = [
+        TrialRecord("a", Condition.SUCCEEDED, {"architecture": "[[0"}, {ACC: "0.5"}, "1"),
+        TrialRecord("b", Condition.SUCCEEDED, {"architecture": "[[999]]"}, {ACC: "0.5"}, "2"),
+        TrialRecord("c", Condition.SUCCEEDED, {"lr": "0.1"}, {ACC: "0.5"}, "3"),
+    ]
+    report = strategy.observe(junk)
+    assert report.learned == 3 and report.updates == 0

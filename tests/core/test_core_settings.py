@@ -1,0 +1,85 @@
+"""Algorithm settings: the stock names, ranges and "None" rules, our additions, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from katib_enas.core.errors import InvalidSettingsError
+from katib_enas.core.settings import (
+    ECHOED,
+    RULES,
+    STOCK_DEFAULTS,
+    EnasSettings,
+    derive_seed,
+    parse_settings,
+    settings_table,
+)
+
+# (name, accepted values, rejected values) - the stock table of katib-contract.md section 6
+MATRIX = [
+    ("controller_hidden_size", ["1", "64", "100"], ["0", "-3", "1.5", "None", "x"]),
+    ("controller_temperature", ["0.5", "5.0", "None"], ["0", "-1", "nan", "inf"]),
+    ("controller_tanh_const", ["2.25", "None"], ["0", "abc"]),
+    ("controller_entropy_weight", ["1e-5", "None"], ["0", "-1e-5"]),
+    ("controller_baseline_decay", ["0.999", "1", "0.5"], ["0", "1.01", "None"]),
+    ("controller_learning_rate", ["5e-5", "1"], ["0", "1.5", "None"]),
+    ("controller_skip_target", ["0.4", "0.99"], ["0", "1.0", "None"]),
+    ("controller_skip_weight", ["0.8", "None"], ["0", "-0.8"]),
+    ("controller_train_steps", ["1", "50"], ["0", "2.5", "None"]),
+    ("controller_log_every_steps", ["1", "10"], ["0", "None"]),
+    ("controller_grad_bound", ["5", "None"], ["0"]),
+    ("failed_trial_reward", ["worst", "skip", "0", "-1.5"], ["best", "nan", ""]),
+    ("seed", ["-1", "0", "42"], ["-2", "1.5", "x"]),
+]
+
+
+@pytest.mark.parametrize(("name", "good", "bad"), MATRIX)
+def test_each_setting_accepts_its_range_and_names_itself_when_wrong(
+    name: str, good: list[str], bad: list[str]
+) -> None:
+    for value in good:
+        parse_settings([(name, value)], "exp")
+    for value in bad:
+        with pytest.raises(InvalidSettingsError, match=f"algorithmSettings.{name}"):
+            parse_settings([(name, value)], "exp")
+
+
+def test_matrix_covers_every_setting() -> None:
+    assert {row[0] for row in MATRIX} == set(RULES)
+
+
+def test_none_switches_a_feature_off() -> None:
+    settings = parse_settings(
+        [("controller_temperature", "None"), ("controller_skip_weight", "None")]
+    )
+    assert settings.controller_temperature is None
+    assert settings.controller_skip_weight is None
+
+
+def test_stock_defaults_are_all_accepted_and_the_ten_names_are_stocks() -> None:
+    assert len(STOCK_DEFAULTS) == 10
+    settings = parse_settings(STOCK_DEFAULTS.items(), "exp")
+    assert settings.controller_learning_rate == 5e-5
+    assert settings.controller_train_steps == 50
+
+
+def test_unknown_settings_are_rejected_but_echoed_ones_accepted() -> None:
+    with pytest.raises(InvalidSettingsError, match="unknown setting 'controller_lr'"):
+        parse_settings([("controller_lr", "0.1")])
+    for name in ECHOED:
+        parse_settings([(name, "7")])
+
+
+def test_seed_defaults_to_one_derived_from_the_experiment_name() -> None:
+    a = parse_settings([], "alpha")
+    assert a.seed == derive_seed("alpha") == parse_settings([], "alpha").seed
+    assert a.seed != parse_settings([], "beta").seed
+    assert parse_settings([("seed", "3")], "alpha").seed == 3
+
+
+def test_the_settings_table_documents_every_setting_with_both_defaults() -> None:
+    table = settings_table()
+    for name in RULES:
+        assert f"| `{name}` |" in table
+    assert "| 0.02 | 5e-5 |" in table  # learning rate: ours, stock
+    assert EnasSettings().controller_learning_rate == 0.02
