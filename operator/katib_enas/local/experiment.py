@@ -195,9 +195,18 @@ class Experiment:
     resume_policy: str
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
-    def local_problems(self) -> list[str]:
-        """Why this experiment cannot run on one machine (empty: it can)."""
+    def local_problems(self, *, remote_suggestion: bool = False) -> list[str]:
+        """Why this experiment cannot run on one machine (empty: it can).
+
+        Without a remote suggestion service (`--suggestion-address`) only our ENAS service runs.
+        """
         problems = []
+        if not remote_suggestion and self.algorithm.name not in ENAS_ALGORITHMS:
+            problems.append(
+                f"spec.algorithm.algorithmName: the built-in suggestion service runs "
+                f"enas-torch (or enas), not {self.algorithm.name!r}; give --suggestion-address "
+                "for another service"
+            )
         template = self.trial_template
         if template.trial_spec is None:
             problems.append(

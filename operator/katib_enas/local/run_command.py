@@ -62,7 +62,7 @@ def execute(args: argparse.Namespace) -> int:
     if path is None:
         path = bundled_example()
     experiment = load_experiment(path)
-    problems = experiment.local_problems()
+    problems = experiment.local_problems(remote_suggestion=args.suggestion_address is not None)
     if problems:
         raise RunError(f"{path}: cannot run locally: {problems[0]}")
     run_dir = args.run_dir if args.run_dir is not None else Path("runs") / experiment.name
