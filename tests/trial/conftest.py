@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from trial_support import (
     DIGITS_ARCHITECTURE,
     DIGITS_OPERATIONS,
+    TrialRunner,
     nn_config,
     space_from_experiment,
 )
@@ -32,9 +32,6 @@ def gpu_space(katib_examples: Path) -> SearchSpace:
 @pytest.fixture(scope="session")
 def digits_assignments() -> tuple[str, str]:
     return DIGITS_ARCHITECTURE, nn_config(DIGITS_OPERATIONS, [8, 8, 1])
-
-
-TrialRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import subprocess
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,7 @@ def space_from_experiment(path: Path) -> SearchSpace:
 
 def assignments(space: SearchSpace, architecture: Architecture) -> tuple[str, str]:
     return architecture.encode(), encode_nn_config(space, architecture)
+
+
+# `run_trial(*args, env=..., timeout=...)`: the fixture of conftest.py.
+TrialRunner = Callable[..., subprocess.CompletedProcess[str]]
