@@ -103,6 +103,8 @@ class _BatchUnpickler(pickle.Unpickler):
             ("numpy._core.multiarray", "_reconstruct"),
             ("numpy", "ndarray"),
             ("numpy", "dtype"),
+            # Protocol-2 pickles written by Python 3 spell bytes as _codecs.encode(str, "latin1").
+            ("_codecs", "encode"),
         }
     )
 

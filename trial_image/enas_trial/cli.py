@@ -208,7 +208,9 @@ def _run(args: argparse.Namespace) -> int:
     plan = plan_network(architecture, nn_config)
     for flag in ("metrics_file", "summary_file", "save_model"):
         _writable_parent(getattr(args, flag), "--" + flag.replace("_", "-"))
-    data.check_available(args.dataset, args.data_dir, args.download)
+    data.prepare(
+        args.dataset, args.data_dir, download=args.download, download_url=args.download_url
+    )
     push = reporting.connect_push(args.db_manager_address) if args.push_metrics else None
 
     import torch  # only now: the checks above answer without paying for it

@@ -74,10 +74,10 @@ def load_splits(
     return Splits(name, train_x, train_y, val_x, val_y, test_x, test_y, classes, flip, pad)
 
 
-def check_available(name: str, data_dir: Path, download: bool) -> None:
-    """Fail fast (before torch is imported) when the dataset's files are missing."""
-    if name == "cifar10" and not download and cifar10.find_batches(data_dir) is None:
-        cifar10.require_batches(data_dir, download=False)
+def prepare(name: str, data_dir: Path, *, download: bool, download_url: str) -> None:
+    """Fetch (when allowed) or find the dataset's files; fail fast, before torch is imported."""
+    if name == "cifar10":
+        cifar10.require_batches(data_dir, download=download, url=download_url)
     if name == "digits":
         _digits_file()
 
