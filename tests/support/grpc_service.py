@@ -1,0 +1,70 @@
+"""Test support: a real suggestion server on 127.0.0.1 with real clients, and Katib-shaped trials."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+from kubeflow.katib import katib_api_pb2 as pb
+from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
+
+from katib_enas.service.metrics import ServiceMetrics
+from katib_enas.service.server import SuggestionServer, start_server
+
+
+@dataclass
+class Running:
+    server: SuggestionServer
+    channel: grpc.Channel
+    suggestion: Any  # pb_grpc.SuggestionStub
+    health: Any  # health_pb2_grpc.HealthStub
+    metrics: ServiceMetrics
+
+
+def connect(state_dir: Path | None = None) -> Running:
+    metrics = ServiceMetrics()
+    server = start_server("127.0.0.1:0", state_dir=state_dir, metrics=metrics)
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
+    return Running(
+        server,
+        channel,
+        pb_grpc.SuggestionStub(channel),
+        health_pb2_grpc.HealthStub(channel),
+        metrics,
+    )
+
+
+def katib_trial(
+    experiment: Any,
+    name: str,
+    assignments: Mapping[str, str],
+    condition: int = pb.TrialStatus.SUCCEEDED,
+    metrics: Mapping[str, str] | None = None,
+    completion_time: str = "",
+) -> Any:
+    """A trial shaped as Katib sends it: spec.objective, latest condition, observation if any."""
+    status = pb.TrialStatus(
+        condition=condition, start_time="2026-11-28T00:00:00Z", completion_time=completion_time
+    )
+    for metric, value in (metrics or {}).items():
+        status.observation.metrics.add(name=metric, value=value)
+    return pb.Trial(
+        name=name,
+        spec=pb.TrialSpec(
+            objective=experiment.spec.objective,
+            parameter_assignments=pb.TrialSpec.ParameterAssignments(
+                assignments=[
+                    pb.ParameterAssignment(name=k, value=v) for k, v in assignments.items()
+                ]
+            ),
+        ),
+        status=status,
+    )
+
+
+def assignments_of(reply: Any) -> list[dict[str, str]]:
+    return [{a.name: a.value for a in one.assignments} for one in reply.parameter_assignments]
