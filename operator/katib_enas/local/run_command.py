@@ -69,7 +69,7 @@ def execute(args: argparse.Namespace) -> int:
     if args.trial_timeout is not None and args.trial_timeout <= 0:
         raise RunError("--trial-timeout: must be > 0 seconds")
     options = RunOptions(
-        run_dir=run_dir,
+        run_dir=run_dir.resolve(),  # trials run in their own directories
         resume=args.resume,
         suggestion_address=args.suggestion_address,
         trial_timeout_s=args.trial_timeout,

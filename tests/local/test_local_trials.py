@@ -1,0 +1,103 @@
+"""Trial processes: the container-to-local command rule, Katib's shell joining, timeouts, kills."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from katib_enas.local.trials import TrialProcess, build_launch, map_local
+
+
+def test_stock_and_project_commands_map_to_local_ones() -> None:
+    trial = str(Path(sys.executable).parent / "enas-trial")
+    assert map_local(["python3", "-u", "RunTrial.py", "--num_epochs=1"]) == [
+        trial,
+        "--num_epochs=1",
+    ]
+    assert map_local(["enas-trial", "--x=1"]) == [trial, "--x=1"]
+    assert map_local(["python3", "/opt/train.py"]) == [sys.executable, "/opt/train.py"]
+    assert map_local(["/bin/echo", "hi"]) == ["/bin/echo", "hi"]
+
+
+def _echo_container(tmp_path: Path) -> dict[str, object]:
+    script = tmp_path / "show.py"
+    script.write_text("import sys; print(sys.argv[1:])\n", encoding="utf-8")
+    return {
+        "name": "c",
+        "command": ["python3", str(script), '--architecture="[[1]]"'],
+        "env": [{"name": "GREETING", "value": "hi"}],
+    }
+
+
+def _wait(process: TrialProcess, limit: float = 30.0) -> int:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            return code
+        time.sleep(0.05)
+    raise AssertionError("trial did not finish")
+
+
+def test_shell_collectors_strip_quotes_push_keeps_them(tmp_path: Path) -> None:
+    outputs = {}
+    for kind in ("StdOut", "Push"):
+        launch = build_launch(
+            name=f"t-{kind.lower()}",
+            namespace="default",
+            container=_echo_container(tmp_path),
+            collector_kind=kind,
+            trial_dir=tmp_path / kind,
+            timeout_s=30,
+            db_manager_address="127.0.0.1:1" if kind == "Push" else None,
+        )
+        assert _wait(TrialProcess(launch)) == 0
+        outputs[kind] = launch.log_path.read_text(encoding="utf-8").strip()
+    # sh -c removes the literal quotes (Katib's webhook rewrite); Push passes argv untouched.
+    assert outputs["StdOut"] == "['--architecture=[[1]]']"
+    assert outputs["Push"] == "['--architecture=\"[[1]]\"']"
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    script = tmp_path / "spawn.py"
+    pid_file = tmp_path / "child.pid"
+    script.write_text(
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "print('KATIB_TRIAL_NAME seen', flush=True)\n"
+        "time.sleep(60)\n",
+        encoding="utf-8",
+    )
+    launch = build_launch(
+        name="slow",
+        namespace="default",
+        container={"name": "c", "command": ["python3", str(script)]},
+        collector_kind="StdOut",
+        trial_dir=tmp_path / "slow",
+        timeout_s=2.0,
+        db_manager_address=None,
+    )
+    process = TrialProcess(launch)
+    started = time.monotonic()
+    code = _wait(process, limit=20)
+    assert process.timed_out and code != 0
+    assert time.monotonic() - started < 15
+    child = int(pid_file.read_text())
+    time.sleep(0.2)
+    assert not _alive(child), "the trial's child process survived the timeout"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is dead for our purpose.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except OSError:
+        return False
+    return state != "Z"
