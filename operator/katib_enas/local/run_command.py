@@ -28,7 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--run-dir",
         default=None,
         type=Path,
-        help="where the database, trial logs and results go (default ./runs/<experiment>)",
+        help="where the database, trial logs and results go (default: ./runs/<experiment>, "
+        "or the first free ./runs/<experiment>-N)",
     )
     parser.add_argument(
         "--resume", action="store_true", help="continue an interrupted run in --run-dir"
@@ -65,7 +66,7 @@ def execute(args: argparse.Namespace) -> int:
     problems = experiment.local_problems(remote_suggestion=args.suggestion_address is not None)
     if problems:
         raise RunError(f"{path}: cannot run locally: {problems[0]}")
-    run_dir = args.run_dir if args.run_dir is not None else Path("runs") / experiment.name
+    run_dir = args.run_dir if args.run_dir is not None else _fresh_run_dir(experiment.name)
     if args.trial_timeout is not None and args.trial_timeout <= 0:
         raise RunError("--trial-timeout: must be > 0 seconds")
     options = RunOptions(
@@ -83,6 +84,15 @@ def execute(args: argparse.Namespace) -> int:
     render(outcome.summary, console, objective=experiment.objective)
     console.print(f"wall time {outcome.wall_seconds:.1f} s; results in {run_dir}", markup=False)
     return outcome.exit_code
+
+
+def _fresh_run_dir(name: str) -> Path:
+    """`runs/<name>`, or `runs/<name>-2`, `-3`... so that running again never needs cleaning."""
+    candidate, number = Path("runs") / name, 1
+    while candidate.exists():
+        number += 1
+        candidate = Path("runs") / f"{name}-{number}"
+    return candidate
 
 
 def bundled_example() -> Path:
