@@ -86,7 +86,7 @@ def test_values_survive_katib_substitution_and_sh(gpu_space: SearchSpace) -> Non
         {"args": ['--architecture="${trialParameters.a}"', '--nn_config="${trialParameters.n}"']}
     )
     for name, value in values.items():
-        template = template.replace("${trialParameters.%s}" % name, value)
+        template = template.replace(f"${{trialParameters.{name}}}", value)
     args = json.loads(template)["args"]  # still valid JSON: the values are JSON-string-safe
     script = f"{shlex.quote(sys.executable)} -c 'import sys; print(sys.argv[1:])' " + " ".join(args)
     out = subprocess.run(["sh", "-c", script], capture_output=True, text=True, check=True).stdout
@@ -144,7 +144,7 @@ def test_double_range_with_inexact_step_keeps_the_end() -> None:
 def test_bad_operations_are_rejected_with_the_field(
     params: tuple[ParameterSpec, ...], op_type: str, message: str
 ) -> None:
-    with pytest.raises(InvalidSearchSpaceError, match="nasConfig.operations\\[0\\]") as error:
+    with pytest.raises(InvalidSearchSpaceError, match=r"nasConfig\.operations\[0\]") as error:
         _space(*params, op_type=op_type)
     assert message in str(error.value)
 

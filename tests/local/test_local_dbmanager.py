@@ -9,9 +9,8 @@ import sys
 from pathlib import Path
 
 import grpc
-from kubeflow.katib import katib_api_pb2 as pb
-from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
+from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.dbmanager import make_dbmanager_server
 from katib_enas.local.store import Store
 from katib_enas.local.trials import NAMESPACE_FILE, SHIM_DIR

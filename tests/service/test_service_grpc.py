@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import platform
 import threading
 import time
 import urllib.request
@@ -11,12 +12,14 @@ from typing import Any
 
 import grpc
 import pytest
-from grpc_service import Running, assignments_of, connect, katib_trial
+import torch
 from grpc_health.v1 import health_pb2
-from kubeflow.katib import katib_api_pb2 as pb
+from grpc_service import Running, assignments_of, connect, katib_trial
 from prometheus_client.parser import text_string_to_metric_families
 
+import katib_enas
 from katib_enas.core.architecture import check_pair, decode_architecture, decode_nn_config
+from katib_enas.katib_api import pb
 
 ACC = "Validation-Accuracy"
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -158,8 +161,8 @@ def _history(service: Running, experiment: Any, n: int, *, failed: bool = False)
                 f"{experiment.name}-{i:05d}",
                 one,
                 condition,
-                metrics,
-                f"2026-11-28T01:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                metrics=metrics,
+                completion_time=f"2026-11-28T01:{i // 60 % 60:02d}:{i % 60:02d}Z",
             )
         )
     return trials
@@ -216,13 +219,8 @@ def test_messy_katib_history_gets_exact_counts_and_metrics(
     assert scraped["katib_enas_suggestions_total{}"] == 6 + 3
     assert scraped["katib_enas_best_objective_value{}"] == 0.9
     assert scraped["katib_enas_rpc_requests_total{code=OK,method=GetSuggestions}"] == 2
-    assert (
-        scraped[
-            "katib_enas_build_info{python_version=%s,torch_version=%s,version=0.1.0}"
-            % (__import__("platform").python_version(), __import__("torch").__version__)
-        ]
-        == 1
-    )
+    build = f"python_version={platform.python_version()},torch_version={torch.__version__}"
+    assert scraped[f"katib_enas_build_info{{{build},version={katib_enas.__version__}}}"] == 1
 
     # the same call again learns nothing more and answers the same
     again = service.suggestion.GetSuggestions(request(gpu_experiment, trials, 3, 9), timeout=30)

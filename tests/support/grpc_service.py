@@ -1,4 +1,4 @@
-"""Test support: a real suggestion server on 127.0.0.1 with real clients, and Katib-shaped trials."""
+"""Test support: a real suggestion server on 127.0.0.1 with real clients; Katib-shaped trials."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
-from kubeflow.katib import katib_api_pb2 as pb
-from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
+from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service.metrics import ServiceMetrics
 from katib_enas.service.server import SuggestionServer, start_server
 
@@ -43,6 +42,7 @@ def katib_trial(
     name: str,
     assignments: Mapping[str, str],
     condition: int = pb.TrialStatus.SUCCEEDED,
+    *,
     metrics: Mapping[str, str] | None = None,
     completion_time: str = "",
 ) -> Any:

@@ -13,11 +13,11 @@ from typing import Any
 import grpc
 import pytest
 import torch
-from kubeflow.katib import katib_api_pb2 as api
-from kubeflow.katib import katib_api_pb2_grpc as api_grpc
 from trial_support import TrialRunner
 
 from enas_trial.reporting import MetricReporter
+from katib_enas.katib_api import pb as api
+from katib_enas.katib_api import pb_grpc as api_grpc
 
 # Katib's default StdOut/File filter and its timestamp rule (file-metricscollector.go).
 KATIB_FILTER = re.compile(r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)")

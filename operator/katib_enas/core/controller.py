@@ -101,7 +101,7 @@ class MacroPolicy(Policy[Architecture]):
         hidden = self.config.hidden_size
         h = torch.zeros(1, hidden)
         c = torch.zeros(1, hidden)
-        inputs = self.g_emb
+        inputs: Tensor = self.g_emb
         anchors: list[Tensor] = []
         anchors_w1: list[Tensor] = []
         log_probs: list[Tensor] = []

@@ -302,4 +302,3 @@ def parse_sizes(values: Sequence[str | int], where: str) -> tuple[int, ...]:
             raise InvalidSearchSpaceError(f"{where}: {value!r} is not a positive integer")
         sizes.append(size)
     return tuple(sizes)
-

@@ -54,7 +54,8 @@ class EnasSettings:
     controller_train_steps: int = 1
     """Gradient steps taken on each finished trial (stock 50, where each step sampled a fresh,
     never-trained architecture). With the stock learning rate 5e-5 that the Katib UI pre-fills,
-    50 steps per trial make an effective step of 2.5e-3, so old experiments still learn. int >= 1."""
+    50 steps per trial make an effective step of 2.5e-3, so old experiments still learn.
+    int >= 1."""
     controller_log_every_steps: int = 10
     """Log a line every this many controller updates (stock 10). int >= 1."""
     controller_grad_bound: float | None = 5.0
@@ -113,7 +114,7 @@ ECHOED = ("seed",)
 
 
 def parse_settings(raw: Iterable[tuple[str, str]], experiment_name: str = "") -> EnasSettings:
-    """Validate `(name, value)` pairs into settings; raise `InvalidSettingsError` naming the field."""
+    """Validate `(name, value)` pairs; raise `InvalidSettingsError` naming the field."""
     values: dict[str, object] = {}
     for name, text in raw:
         rule = RULES.get(name)
@@ -137,7 +138,7 @@ def derive_seed(experiment_name: str) -> int:
 def _replace(settings: EnasSettings, **changes: object) -> EnasSettings:
     current = {f.name: getattr(settings, f.name) for f in fields(settings)}
     current.update(changes)
-    return EnasSettings(**current)  # type: ignore[arg-type]
+    return EnasSettings(**current)
 
 
 def _parse_value(name: str, text: str, rule: _Rule) -> object:
@@ -197,12 +198,17 @@ def settings_table() -> str:
 def _field_docs() -> dict[str, str]:
     import ast
     import inspect
+    import itertools
 
     tree = ast.parse(inspect.getsource(EnasSettings))
     docs: dict[str, str] = {}
     body = tree.body[0].body  # type: ignore[attr-defined]
-    for node, nxt in zip(body, body[1:], strict=False):
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
-                docs[node.target.id] = " ".join(str(nxt.value.value).split())
+    for node, nxt in itertools.pairwise(body):
+        if (
+            isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+        ):
+            docs[node.target.id] = " ".join(str(nxt.value.value).split())
     return docs

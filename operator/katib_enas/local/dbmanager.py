@@ -13,9 +13,8 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from kubeflow.katib import katib_api_pb2 as pb
-from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
+from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.collectors import MetricLog, parse_time
 from katib_enas.local.store import Store
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kubeflow.katib import katib_api_pb2 as pb
-
 from katib_enas.core.search_space import ParameterSpec
+from katib_enas.katib_api import pb
 from katib_enas.local.experiment import Experiment
 from katib_enas.local.store import (
     CREATED,

@@ -226,8 +226,7 @@ class Runner:
 
     # --- the suggestion service -------------------------------------------------------------
     def _connect_suggestion(self) -> None:
-        from kubeflow.katib import katib_api_pb2 as pb
-        from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
+        from katib_enas.katib_api import pb, pb_grpc
 
         address = self.options.suggestion_address
         if address is None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from kubeflow.katib import katib_api_pb2 as pb
-
 from katib_enas.core.errors import InvalidSearchSpaceError, InvalidSettingsError
 from katib_enas.core.search_space import (
     GraphConfig,
@@ -19,6 +17,7 @@ from katib_enas.core.search_space import (
     ParameterType,
 )
 from katib_enas.core.trials import Condition, Objective, ObjectiveType, TrialRecord
+from katib_enas.katib_api import pb
 
 
 @dataclass(frozen=True)

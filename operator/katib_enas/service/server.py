@@ -17,8 +17,8 @@ from types import FrameType
 import grpc
 import torch
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
+from katib_enas.katib_api import pb_grpc
 from katib_enas.service.metrics import ServiceMetrics
 from katib_enas.service.servicer import SuggestionServicer
 

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
-from kubeflow.katib import katib_api_pb2 as pb
-from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
 
 from katib_enas.core import state
 from katib_enas.core.enas import EnasStrategy
 from katib_enas.core.errors import InvalidSettingsError, KatibEnasError
 from katib_enas.core.search_space import SearchSpace
 from katib_enas.core.settings import ECHOED, EnasSettings, parse_settings
+from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service.convert import (
     ExperimentInput,
     experiment_from_proto,

@@ -1,0 +1,245 @@
+"""Benchmark: GetSuggestions latency and memory of the suggestion service, and how much it learns.
+
+Run with `make bench` or `.venv/bin/python -m pytest tests/benchmarks/test_bench_suggestion.py -s`.
+The service runs as its real command (`katib-enas serve`), pinned to one CPU core where
+`taskset` exists, and is called over gRPC exactly as Katib calls it: each call carries the whole
+history and adds one newly finished trial. Baselines in the same run: the round trip of a call
+with no history (so the ratio shows what the history costs), and, for learning, the stock
+service's update rule emulated on the same controller.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import torch
+from grpc_service import assignments_of, katib_trial
+
+from katib_enas.core.architecture import Architecture
+from katib_enas.core.controller import MacroPolicy, PolicyConfig
+from katib_enas.core.enas import EnasStrategy
+from katib_enas.core.random_search import RandomStrategy
+from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.settings import STOCK_DEFAULTS, parse_settings
+from katib_enas.core.trials import Condition, Objective, ObjectiveType, TrialRecord
+from katib_enas.katib_api import pb, pb_grpc
+from katib_enas.local.experiment import load_experiment
+from katib_enas.local.requests import experiment_message
+
+ACC = "Validation-Accuracy"
+CALLS = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """`katib-enas serve` as a subprocess on one core, with a client channel."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.port = _free_port()
+        command = [
+            str(Path(sys.executable).parent / "katib-enas"),
+            "--log-level",
+            "WARNING",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--metrics-port",
+            "0",
+            "--state-dir",
+            str(state_dir),
+        ]
+        if shutil.which("taskset"):
+            command = ["taskset", "-c", "0", *command]
+        self.process = subprocess.Popen(command)
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+        grpc.channel_ready_future(self.channel).result(timeout=60)
+        self.stub = pb_grpc.SuggestionStub(self.channel)
+
+    def call(
+        self, experiment: Any, trials: list[Any], current: int, total: int
+    ) -> tuple[Any, float]:
+        request = pb.GetSuggestionsRequest(
+            experiment=experiment,
+            trials=trials,
+            current_request_number=current,
+            total_request_number=total,
+        )
+        started = time.perf_counter()
+        reply = self.stub.GetSuggestions(request, timeout=120)
+        return reply, time.perf_counter() - started
+
+    def rss_mib(self) -> tuple[float, float]:
+        """(current, peak) resident memory of the service process."""
+        fields = {}
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    (tmp_path / "state").mkdir()
+    running = Service(tmp_path / "state")
+    yield running
+    running.close()
+
+
+def _history(service: Service, experiment: Any, n: int) -> list[Any]:
+    reply, _ = service.call(experiment, [], n, n)
+    rng = random.Random(n)
+    return [
+        katib_trial(
+            experiment,
+            f"{experiment.name}-{i:05d}",
+            one,
+            pb.TrialStatus.SUCCEEDED,
+            metrics={ACC: f"{rng.uniform(0.3, 0.9):.4f}"},
+            completion_time=f"2026-11-28T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+        )
+        for i, one in enumerate(assignments_of(reply))
+    ]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def test_bench_get_suggestions_latency_and_memory(
+    service: Service, katib_examples: Path, tmp_path: Path
+) -> None:
+    base = experiment_message(load_experiment(katib_examples / "enas-gpu.yaml"))
+    empty = [service.call(base, [], 1, i + 1)[1] for i in range(CALLS)]
+    baseline_p50 = statistics.median(empty)
+    print(f"\nGetSuggestions, 8-layer 106-op space (enas-gpu.yaml), one core, {CALLS} calls each")
+    print(f"{'finished trials':>16} {'p50 ms':>8} {'p99 ms':>8} {'p50 / empty-history p50':>24}")
+    print(f"{0:>16} {baseline_p50 * 1e3:8.1f} {_percentile(empty, 0.99) * 1e3:8.1f} {1.0:24.1f}")
+    histories = {}
+    for n in (10, 100, 1000):
+        experiment = pb.Experiment()
+        experiment.CopyFrom(base)
+        experiment.name = f"bench-{n}"
+        trials = _history(service, experiment, n + CALLS)
+        histories[n] = (experiment, trials)
+        service.call(experiment, trials[:n], 1, n + 1)  # learns the first n (replay)
+        latencies = [
+            service.call(experiment, trials[: n + k + 1], 1, n + k + 2)[1] for k in range(CALLS)
+        ]
+        p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
+        print(f"{n:>16} {p50 * 1e3:8.1f} {p99 * 1e3:8.1f} {p50 / baseline_p50:24.1f}")
+    rss, peak = service.rss_mib()
+    print(f"service resident memory: {rss:.0f} MiB now, {peak:.0f} MiB peak")
+
+    (tmp_path / "fresh").mkdir()
+    fresh = Service(tmp_path / "fresh")
+    try:
+        experiment, trials = histories[1000]
+        _, first = fresh.call(experiment, trials[:1000], 1, 1001)
+        print(
+            f"first call of a fresh service given 1,000 finished trials: {first:.2f} s "
+            f"({first / baseline_p50:.0f}x an empty-history call)"
+        )
+    finally:
+        fresh.close()
+
+
+def _stock_rule_search(
+    space: SearchSpace, reward: Callable[[Architecture], float], trials: int, seed: int
+) -> MacroPolicy:
+    """The stock service's update, emulated: per call, 50 Adam steps (lr 5e-5) on freshly
+    sampled architectures, all pushed with one global mean reward of the succeeded trials and a
+    baseline (decay 0.999) that starts at 0."""
+    s = parse_settings([*STOCK_DEFAULTS.items(), ("seed", str(seed))])
+    policy = MacroPolicy(
+        space.num_layers,
+        space.num_operations,
+        PolicyConfig(
+            s.controller_hidden_size,
+            s.controller_temperature,
+            s.controller_tanh_const,
+            s.controller_skip_target,
+        ),
+        seed,
+    )
+    optimizer = torch.optim.Adam(policy.parameters(), lr=s.controller_learning_rate)
+    generator = torch.Generator().manual_seed(seed)
+    baseline, rewards = 0.0, []
+    for _ in range(trials):
+        rewards.append(reward(policy.sample(generator)))
+        mean_reward = sum(rewards) / len(rewards)
+        for _ in range(s.controller_train_steps):
+            terms = policy.evaluate(policy.sample(generator))
+            baseline = baseline - (1 - s.controller_baseline_decay) * (baseline - mean_reward)
+            loss = -(mean_reward - baseline) * terms.log_prob + 0.8 * terms.penalty
+            optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+    return policy
+
+
+def test_bench_learning_versus_random_and_the_stock_rule(katib_examples: Path) -> None:
+    torch.set_num_threads(1)
+    space = load_experiment(katib_examples / "enas-gpu.yaml").search_space()
+    assert space is not None
+    good = {
+        op.op_id
+        for op in space.operations
+        if op.op_type == "convolution" and op.param_dict["filter_size"] == "5"
+    }
+
+    def reward(architecture: Architecture) -> float:
+        return sum(op in good for op in architecture.op_ids) / len(architecture.layers)
+
+    objective = Objective(ObjectiveType.MAXIMIZE, ACC)
+    print("\nsynthetic reward = share of 5x5-conv layers; mean of 200 samples after 150 trials")
+    print(f"{'seed':>4} {'random':>7} {'ours':>7} {'stock rule':>10}")
+    for seed in (1, 2, 3):
+        random_level = statistics.mean(
+            reward(a) for a in RandomStrategy(space, objective, seed).suggest(200, 0)
+        )
+        ours = EnasStrategy(space, objective, parse_settings([("seed", str(seed))]))
+        done: list[TrialRecord] = []
+        for i in range(150):
+            ours.observe(done)
+            arch = ours.suggest(1, i)[0]
+            done.append(
+                TrialRecord(
+                    f"t{i:04d}",
+                    Condition.SUCCEEDED,
+                    ours.assignments(arch),
+                    {ACC: str(reward(arch))},
+                    f"{i:06d}",
+                )
+            )
+        ours.observe(done)
+        ours_level = statistics.mean(reward(a) for a in ours.suggest(200, -1))
+        stock = _stock_rule_search(space, reward, 150, seed)
+        generator = torch.Generator().manual_seed(seed)
+        stock_level = statistics.mean(reward(stock.sample(generator)) for _ in range(200))
+        print(f"{seed:>4} {random_level:7.3f} {ours_level:7.3f} {stock_level:10.3f}")
+    print(f"(cores: {os.cpu_count()})")
