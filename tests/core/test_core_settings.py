@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from katib_enas.core.errors import InvalidSettingsError
@@ -83,3 +85,8 @@ def test_the_settings_table_documents_every_setting_with_both_defaults() -> None
         assert f"| `{name}` |" in table
     assert "| 0.02 | 5e-5 |" in table  # learning rate: ours, stock
     assert EnasSettings().controller_learning_rate == 0.02
+
+
+def test_the_readme_carries_the_current_settings_table(repo_root: Path) -> None:
+    """The settings are documented in one place: the README's table is generated from the code."""
+    assert settings_table() in (repo_root / "README.md").read_text()
