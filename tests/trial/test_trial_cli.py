@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from trial_support import DIGITS_ARCHITECTURE, DIGITS_OPERATIONS, TrialRunner, nn_config
 
 from enas_trial.cli import build_parser, unquote
@@ -190,4 +191,15 @@ def test_classes_fewer_than_labels_is_bad_input(run_trial: TrialRunner) -> None:
     assert result.stderr.strip().splitlines() == [
         "enas-trial: error: nn_config.output_sizes: 5 classes, "
         "but dataset digits has labels up to 9"
+    ]
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason="checks the message on a machine without CUDA"
+)
+def test_cuda_without_a_gpu_is_bad_input(run_trial: TrialRunner) -> None:
+    result = run_trial(*ARGS, "--dataset=digits", "--device=cuda")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "enas-trial: error: --device cuda: no CUDA device is available"
     ]
