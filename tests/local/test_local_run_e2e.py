@@ -145,26 +145,31 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
         stderr=subprocess.STDOUT,
         text=True,
     )
-    deadline = time.monotonic() + 90
-    running: list[str] = []
-    while time.monotonic() < deadline:
-        if (run_dir / "katib.db").exists():
-            running = [n for n, c, _ in _trials(run_dir) if c == "Running"]
-            if len(running) == 2:
-                break
-        time.sleep(0.2)
-    assert len(running) == 2, "two trials never ran at once"
-    time.sleep(2.0)  # let them get into their imports/training
-    trial_pids = _trial_pids(run_dir)
-    assert trial_pids, "no trial process found"
-    runner.send_signal(signal.SIGTERM)
-    output, _ = runner.communicate(timeout=60)
-    assert runner.returncode == 130, output[-2000:]
-    time.sleep(0.3)
-    assert _trial_pids(run_dir) == set(), "trial processes survived the kill"
-    before = _trials(run_dir)
-    interrupted = {n for n, c, _ in before if c == "Running"}
-    assert interrupted == set(running)
+    try:
+        deadline = time.monotonic() + 90
+        running: list[str] = []
+        while time.monotonic() < deadline:
+            if (run_dir / "katib.db").exists():
+                running = [n for n, c, _ in _trials(run_dir) if c == "Running"]
+                if len(running) == 2:
+                    break
+            time.sleep(0.2)
+        assert len(running) == 2, "two trials never ran at once"
+        time.sleep(2.0)  # let them get into their imports/training
+        trial_pids = _trial_pids(run_dir)
+        assert trial_pids, "no trial process found"
+        runner.send_signal(signal.SIGTERM)
+        output, _ = runner.communicate(timeout=60)
+        assert runner.returncode == 130, output[-2000:]
+        time.sleep(0.3)
+        assert _trial_pids(run_dir) == set(), "trial processes survived the kill"
+        before = _trials(run_dir)
+        interrupted = {n for n, c, _ in before if c == "Running"}
+        assert interrupted == set(running)
+    finally:
+        if runner.poll() is None:  # a failed assertion must not leave the run behind
+            runner.kill()
+        runner.communicate()
 
     resumed = subprocess.run(
         [katib, "run", "--resume", "--run-dir", str(run_dir)],

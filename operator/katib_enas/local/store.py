@@ -8,8 +8,11 @@ threads while the runner reads it: one connection, one lock.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -78,12 +81,28 @@ class TrialRecord:
         return dict(self.assignments)
 
 
+def _create(path: Path) -> None:
+    """Make the database beside `path` and move it in whole, so that a reader (`katib-enas
+    status`, a test polling the run) never opens a database without its tables."""
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    try:
+        with contextlib.closing(sqlite3.connect(temp)) as db:
+            db.executescript(_SCHEMA)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
 class Store:
     """A run database at `path` (created on first use)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.RLock()
+        if not path.exists():
+            _create(path)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
