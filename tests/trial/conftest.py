@@ -8,12 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from katib_enas.core.search_space import SearchSpace
-
-# The helpers module sits beside this file; importlib mode does not put test folders on sys.path.
-sys.path.insert(0, str(Path(__file__).parent))
-
 from trial_support import (
     DIGITS_ARCHITECTURE,
     DIGITS_OPERATIONS,
@@ -21,6 +15,8 @@ from trial_support import (
     nn_config,
     space_from_experiment,
 )
+
+from katib_enas.core.search_space import SearchSpace
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,7 @@ from typing import Any, NoReturn
 from enas_trial import cifar10, data, reporting
 from enas_trial.errors import TrialInputError, TrialRuntimeError
 from enas_trial.plan import NetworkPlan, plan_network
+from katib_enas.atomic import write_atomic
 from katib_enas.core.architecture import decode_architecture, decode_nn_config
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.envflags import add_flag
@@ -298,7 +299,7 @@ def _summarise(plan: NetworkPlan, summary: dict[str, Any], path: Path | None) ->
         summary["device"],
     )
     if path is not None:
-        reporting.write_atomic(path, json.dumps(summary, indent=2) + "\n")
+        write_atomic(path, json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

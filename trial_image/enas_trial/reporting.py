@@ -16,12 +16,12 @@ import json
 import math
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TextIO
 
 from enas_trial.errors import TrialInputError, TrialRuntimeError
+from katib_enas.atomic import write_atomic
 
 TRAINING_ACCURACY = "Training-Accuracy"
 TRAINING_LOSS = "Training-Loss"
@@ -134,18 +134,3 @@ class MetricReporter:
             write_atomic(self.metrics_file, "".join(line + "\n" for line in self._file_lines))
         if self.push is not None:
             self.push(finite)
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` so that readers see the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        # mkstemp makes the file private; Katib's collector sidecar may run as another user.
-        os.fchmod(handle, 0o644)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from katib_enas.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +33,9 @@ def checkpoint_path(state_dir: Path, experiment: str) -> Path:
 
 def save(path: Path, state: Mapping[str, Any]) -> None:
     """Write `state` to `path` atomically: a reader sees the old file or the new one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(dict(state), buffer)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buffer.getvalue(), durable=True)
 
 
 def load(path: Path) -> dict[str, Any] | None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from katib_enas.atomic import write_atomic
 from katib_enas.core.architecture import (
     ARCHITECTURE,
     NN_CONFIG,
@@ -187,18 +187,6 @@ def write_results(run_dir: Path, summary: RunSummary, objective: Objective) -> N
     render(summary, console, objective=objective)
     write_atomic(run_dir / "summary.txt", console.export_text())
     console.file.close()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and `os.replace`."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _seconds(trial: TrialRecord) -> str:

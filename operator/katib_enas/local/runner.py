@@ -107,7 +107,7 @@ def prepare_run_dir(experiment_text: str, options: RunOptions) -> Path:
         )
     (run_dir / TRIALS_DIR).mkdir(parents=True, exist_ok=True)
     (run_dir / SUGGESTION_DIR).mkdir(exist_ok=True)
-    from katib_enas.local.results import write_atomic
+    from katib_enas.atomic import write_atomic
 
     write_atomic(run_dir / EXPERIMENT_FILE, experiment_text)
     return db

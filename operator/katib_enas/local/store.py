@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from katib_enas.atomic import replacing
 from katib_enas.local.collectors import MetricLog
 
 # Katib's Trial conditions, spelled as in its Trial status.
@@ -84,15 +83,8 @@ class TrialRecord:
 def _create(path: Path) -> None:
     """Make the database beside `path` and move it in whole, so that a reader (`katib-enas
     status`, a test polling the run) never opens a database without its tables."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    try:
-        with contextlib.closing(sqlite3.connect(temp)) as db:
-            db.executescript(_SCHEMA)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as temp, contextlib.closing(sqlite3.connect(temp)) as db:
+        db.executescript(_SCHEMA)
 
 
 class Store:

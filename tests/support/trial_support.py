@@ -8,18 +8,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from katib_enas.core.architecture import Architecture, encode_nn_config
-from katib_enas.core.search_space import (
-    GraphConfig,
-    NasConfig,
-    OperationSpec,
-    ParameterSpec,
-    ParameterType,
-    SearchSpace,
-    parse_sizes,
-)
+from katib_enas.core.search_space import SearchSpace
+from katib_enas.local.experiment import load_experiment
 
 # The 4-layer digits architecture of the acceptance test: conv 3x3/32, separable 3x3/48 with a
 # skip from layer 0, conv 3x3/64 stride 2, conv 3x3/64 reading layers 0 and 2 (op ids below).
@@ -74,31 +65,9 @@ def nn_config(
 
 def space_from_experiment(path: Path) -> SearchSpace:
     """The flattened search space of an Experiment YAML's `nasConfig` (Katib's numbering)."""
-    nas = yaml.safe_load(path.read_text())["spec"]["nasConfig"]
-    graph = nas["graphConfig"]
-    operations = tuple(
-        OperationSpec(
-            op["operationType"],
-            tuple(
-                ParameterSpec(
-                    p["name"],
-                    ParameterType.parse(p["parameterType"]),
-                    str(p["feasibleSpace"].get("min", "")),
-                    str(p["feasibleSpace"].get("max", "")),
-                    str(p["feasibleSpace"].get("step", "")),
-                    tuple(str(v) for v in p["feasibleSpace"].get("list", [])),
-                )
-                for p in op["parameters"]
-            ),
-        )
-        for op in nas["operations"]
-    )
-    config = GraphConfig(
-        int(graph["numLayers"]),
-        parse_sizes(graph["inputSizes"], "inputSizes"),
-        parse_sizes(graph["outputSizes"], "outputSizes"),
-    )
-    return SearchSpace.from_nas_config(NasConfig(config, operations))
+    space = load_experiment(path).search_space()
+    assert space is not None, f"{path} has no nasConfig"
+    return space
 
 
 def assignments(space: SearchSpace, architecture: Architecture) -> tuple[str, str]:
