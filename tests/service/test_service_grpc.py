@@ -209,11 +209,10 @@ def test_messy_katib_history_gets_exact_counts_and_metrics(
     reply = service.suggestion.GetSuggestions(request(gpu_experiment, trials, 3, 9), timeout=30)
     assert len(reply.parameter_assignments) == 3
     scraped = _scrape(service)
-    # Katib counts the junk-architecture trial as succeeded; it just teaches the controller nothing
-    assert scraped["katib_enas_trials{outcome=succeeded}"] == 7
-    assert scraped["katib_enas_trials{outcome=failed}"] == 1  # the unusable metric
-    assert scraped["katib_enas_trials{outcome=pending}"] == 1
-    assert scraped["katib_enas_trials{outcome=skipped}"] == 1
+    assert scraped["katib_enas_trials{condition=Succeeded}"] == 8  # junk ones included
+    assert scraped["katib_enas_trials{condition=Running}"] == 1
+    assert scraped["katib_enas_trials{condition=Killed}"] == 1
+    assert scraped["katib_enas_trials{condition=Failed}"] == 0
     # 6 successes + the bad metric (the worst reward); the junk architecture teaches nothing
     assert scraped["katib_enas_controller_updates_total{}"] == 7
     assert scraped["katib_enas_suggestions_total{}"] == 6 + 3

@@ -25,7 +25,14 @@ from katib_enas.core.architecture import (
 )
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.search_space import SearchSpace
-from katib_enas.core.trials import Judgement, Objective, Outcome, TrialRecord, judge
+from katib_enas.core.trials import (
+    Condition,
+    Judgement,
+    Objective,
+    Outcome,
+    TrialRecord,
+    judge,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +47,7 @@ class LearnReport:
     updates: int = 0  # trials that changed the policy
     replayed: bool = False
     seconds: float = 0.0
-    counts: dict[Outcome, int] = field(default_factory=dict)  # the whole history, by outcome
+    counts: dict[Condition, int] = field(default_factory=dict)  # the whole history
     best_metric: float | None = None
     last_reward: float | None = None
     loss: float | None = None
@@ -93,8 +100,8 @@ class SearchStrategy(abc.ABC):
         started = time.perf_counter()
         report = LearnReport()
         judged = [(trial, judge(trial, self.objective)) for trial in trials]
-        for _, judgement in judged:
-            report.counts[judgement.outcome] = report.counts.get(judgement.outcome, 0) + 1
+        for trial, _ in judged:
+            report.counts[trial.condition] = report.counts.get(trial.condition, 0) + 1
         succeeded = [j.metric for _, j in judged if j.metric is not None]
         if succeeded:
             best = max if self.objective.reward(1.0) > 0 else min

@@ -14,9 +14,20 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from katib_enas import __version__
 from katib_enas.core.strategy import LearnReport
-from katib_enas.core.trials import Outcome
+from katib_enas.core.trials import Condition
 
 PREFIX = "katib_enas"
+# Katib's spelling of its trial conditions (TrialConditionType).
+CONDITION_NAMES = {
+    Condition.CREATED: "Created",
+    Condition.RUNNING: "Running",
+    Condition.SUCCEEDED: "Succeeded",
+    Condition.KILLED: "Killed",
+    Condition.FAILED: "Failed",
+    Condition.METRICSUNAVAILABLE: "MetricsUnavailable",
+    Condition.EARLYSTOPPED: "EarlyStopped",
+    Condition.UNKNOWN: "Unknown",
+}
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -44,8 +55,8 @@ class ServiceMetrics:
         )
         self.trials = Gauge(
             f"{PREFIX}_trials",
-            "Trials in the latest request, by outcome for learning",
-            ["outcome"],
+            "Trials in the latest request, by Katib condition",
+            ["condition"],
             registry=r,
         )
         self.updates = Counter(
@@ -86,12 +97,12 @@ class ServiceMetrics:
             registry=r,
         )
         build.labels(__version__, platform.python_version(), torch.__version__).set(1)
-        for outcome in Outcome:
-            self.trials.labels(outcome.value)
+        for condition in Condition:
+            self.trials.labels(CONDITION_NAMES[condition])
 
     def record_learning(self, report: LearnReport) -> None:
-        for outcome in Outcome:
-            self.trials.labels(outcome.value).set(report.counts.get(outcome, 0))
+        for condition in Condition:
+            self.trials.labels(CONDITION_NAMES[condition]).set(report.counts.get(condition, 0))
         if report.replayed:
             self.replays.inc()
         if report.updates:
