@@ -21,3 +21,7 @@ class InvalidArchitectureError(KatibEnasError):
 
 class InvalidTrialError(KatibEnasError):
     """A trial in a request carries malformed assignments or metric values."""
+
+
+class ServeError(KatibEnasError):
+    """A server cannot start: its address is taken or not allowed."""

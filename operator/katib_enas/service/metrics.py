@@ -13,6 +13,7 @@ import torch
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from katib_enas import __version__
+from katib_enas.core.errors import ServeError
 from katib_enas.core.strategy import LearnReport
 from katib_enas.core.trials import Condition
 
@@ -120,5 +121,10 @@ class ServiceMetrics:
 
     def serve(self, port: int, host: str = "0.0.0.0") -> int:
         """Start the `/metrics` HTTP endpoint; return the bound port."""
-        server, _ = start_http_server(port, addr=host, registry=self.registry)
+        try:
+            server, _ = start_http_server(port, addr=host, registry=self.registry)
+        except OSError as error:
+            raise ServeError(
+                f"--metrics-port: cannot listen on {host}:{port} ({error.strerror})"
+            ) from None
         return int(server.server_port)

@@ -18,6 +18,7 @@ import grpc
 import torch
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from katib_enas.core.errors import ServeError
 from katib_enas.katib_api import pb_grpc
 from katib_enas.service.metrics import ServiceMetrics
 from katib_enas.service.servicer import SuggestionServicer
@@ -83,9 +84,12 @@ def start_server(
     for name in HEALTH_SERVICE_NAMES:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(address)
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:  # grpc's way of saying the bind failed
+        port = 0
     if port == 0:
-        raise OSError(f"cannot listen on {address}")
+        raise ServeError(f"--port: cannot listen on {address} (address in use or not allowed)")
     server.start()
     log.info("suggestion service listening on %s (port %d)", address, port)
     return SuggestionServer(server, port, servicer, health_servicer)

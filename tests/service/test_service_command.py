@@ -1,0 +1,45 @@
+"""`katib-enas serve` as a user runs it: a taken port is one clear line and exit 2."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KATIB_ENAS = str(Path(sys.executable).parent / "katib-enas")
+
+
+@pytest.mark.parametrize("flag", ["--port", "--metrics-port"])
+def test_a_taken_port_is_a_one_line_error(flag: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {"--port": "0", "--metrics-port": "0", flag: str(port)}
+        result = subprocess.run(
+            [KATIB_ENAS, "serve", "--host", "127.0.0.1", *(x for kv in ports.items() for x in kv)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith(f"katib-enas serve: error: {flag}: cannot listen on"), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_environment_value_names_the_variable() -> None:
+    result = subprocess.run(
+        [KATIB_ENAS, "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"KATIB_ENAS_PORT": "abc", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 2
+    assert "KATIB_ENAS_PORT='abc' is not valid for --port" in result.stderr
