@@ -29,6 +29,7 @@ from katib_enas.core.trials import (
     Condition,
     Judgement,
     Objective,
+    ObjectiveType,
     Outcome,
     TrialRecord,
     judge,
@@ -104,7 +105,7 @@ class SearchStrategy(abc.ABC):
             report.counts[trial.condition] = report.counts.get(trial.condition, 0) + 1
         succeeded = [j.metric for _, j in judged if j.metric is not None]
         if succeeded:
-            best = max if self.objective.reward(1.0) > 0 else min
+            best = max if self.objective.type is ObjectiveType.MAXIMIZE else min
             report.best_metric = best(succeeded)
         finished = sorted(
             ((t, j) for t, j in judged if j.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)),

@@ -446,27 +446,11 @@ class Runner:
         for name, process in list(self._processes.items()):
             process.kill()
             if not interrupted:
-                store.finish_trial(
-                    name,
-                    condition=KILLED,
-                    completion_time=_now(),
-                    message="experiment completed",
-                    exit_code=None,
-                    objective=None,
-                    observation={},
-                )
+                _mark_killed(store, name, "experiment completed")
         self._processes.clear()
         if not interrupted:
             for name in self._queue:
-                store.finish_trial(
-                    name,
-                    condition=KILLED,
-                    completion_time=_now(),
-                    message="experiment completed before it started",
-                    exit_code=None,
-                    objective=None,
-                    observation={},
-                )
+                _mark_killed(store, name, "experiment completed before it started")
             self._queue.clear()
 
     # --- lifetime ---------------------------------------------------------------------------
@@ -530,6 +514,18 @@ def _json_list(text: str | None) -> list[Any]:
         return []
     value = json.loads(text)
     return value if isinstance(value, list) else []
+
+
+def _mark_killed(store: Store, name: str, message: str) -> None:
+    store.finish_trial(
+        name,
+        condition=KILLED,
+        completion_time=_now(),
+        message=message,
+        exit_code=None,
+        objective=None,
+        observation={},
+    )
 
 
 def _now() -> str:
