@@ -177,15 +177,26 @@ def test_cpu_smoke_needs_no_gpu_and_no_download() -> None:
     assert "--download" not in container["command"]
 
 
-def test_trials_run_without_privileges() -> None:
+def test_trials_run_without_privileges_on_a_read_only_root() -> None:
+    """Every cluster Experiment of ours; the CPU trial's contract is proven in the pod sandbox
+    (test_packaging_sandbox_trial.py), and CUDA trials also get an emptyDir at /tmp."""
+    checked = []
     for path, doc in _documents():
-        if doc["kind"] != "Experiment" or path.parent.name != "experiments":
+        if doc["kind"] != "Experiment" or path.name == "digits.yaml":  # digits.yaml: local only
             continue
         pod = doc["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True, _id(path)
-        security = _primary(doc)["securityContext"]
+        assert pod["securityContext"]["runAsGroup"] == 0, _id(path)
+        container = _primary(doc)
+        security = container["securityContext"]
         assert security["allowPrivilegeEscalation"] is False
         assert security["capabilities"]["drop"] == ["ALL"]
+        assert security["readOnlyRootFilesystem"] is True, _id(path)
+        if container["image"].startswith("ghcr.io/katib-enas/trial:"):
+            mounts = {m["mountPath"] for m in container["volumeMounts"]}
+            assert "/tmp" in mounts, _id(path)
+        checked.append(_id(path))
+    assert len(checked) >= 4, checked
 
 
 def test_cifar10_download_job_runs_the_trial_packages_downloader(

@@ -22,8 +22,8 @@ from enas_trial import augment, reporting
 from enas_trial.data import Splits
 from enas_trial.errors import TrialInputError
 from enas_trial.model import ChildNetwork, parameter_count
-from enas_trial.optim import NesterovSGD, cosine
 from enas_trial.plan import NetworkPlan
+from katib_enas.optim import NesterovSGD, cosine
 
 log = logging.getLogger(__name__)
 

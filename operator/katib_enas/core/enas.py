@@ -25,10 +25,11 @@ from katib_enas.core.search_space import SearchSpace
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.strategy import LearnReport, SearchStrategy
 from katib_enas.core.trials import Judgement, Objective, Outcome
+from katib_enas.optim import Adam
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: our own Adam's state (torch.optim's before)
 _ADVANTAGE_CLIP = 5.0
 
 
@@ -55,7 +56,7 @@ class EnasStrategy(SearchStrategy):
             seed=s.seed,
         )
         # beta1 = 0 and eps = 1e-3 as in the original ENAS controller: single noisy samples.
-        self.optimizer = torch.optim.Adam(
+        self.optimizer = Adam(
             self.policy.parameters(), lr=s.controller_learning_rate, betas=(0.0, 0.999), eps=1e-3
         )
         self.baseline: float | None = None
@@ -114,7 +115,7 @@ class EnasStrategy(SearchStrategy):
                 loss = loss - s.controller_entropy_weight * terms.entropy
             if s.controller_skip_weight is not None:
                 loss = loss + s.controller_skip_weight * terms.penalty
-            self.optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             if s.controller_grad_bound is not None:
                 torch.nn.utils.clip_grad_norm_(self.policy.parameters(), s.controller_grad_bound)
