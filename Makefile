@@ -23,8 +23,8 @@ test: $(STAMP) tools
 	PATH="$(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest $(ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check operator trial_image tests
-	$(VENV)/bin/ruff format --check operator trial_image tests
+	$(VENV)/bin/ruff check operator trial_image tests scripts
+	$(VENV)/bin/ruff format --check operator trial_image tests scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -1,8 +1,8 @@
-"""The `katib-enas` command: `serve`, `run`, `validate` and `status`.
+"""The `katib-enas` command: `serve`, `run`, `validate`, `status`, `register`, `unregister`.
 
-Each subcommand lives in its own module with `HELP`, `configure(parser)` and `execute(args)`; those
-modules import heavy packages (torch, grpc, the Katib SDK) only inside `execute`, so `--help` and
-argument errors answer at once.
+Each subcommand lives in its own module of `katib_enas.commands` with `HELP`, `configure(parser)`
+and `execute(args)`; those modules import heavy packages (torch, grpc, the Katib SDK) only inside
+`execute`, so `--help` and argument errors answer at once.
 """
 
 from __future__ import annotations
@@ -14,14 +14,16 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from katib_enas import __version__
+from katib_enas import __version__, exits
 from katib_enas.core.errors import KatibEnasError
 
 COMMANDS: dict[str, str] = {
-    "serve": "katib_enas.service.serve_command",
-    "run": "katib_enas.local.run_command",
-    "validate": "katib_enas.local.validate_command",
-    "status": "katib_enas.local.status_command",
+    "serve": "katib_enas.commands.serve",
+    "run": "katib_enas.commands.run",
+    "validate": "katib_enas.commands.validate",
+    "status": "katib_enas.commands.status",
+    "register": "katib_enas.commands.register",
+    "unregister": "katib_enas.commands.register",
 }
 
 
@@ -63,9 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._module.execute(args))
     except KatibEnasError as error:
         print(f"katib-enas {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return exits.BAD_INPUT
     except KeyboardInterrupt:
-        return 130
+        return exits.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import importlib
 import importlib.util
 import sys
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _PACKAGE = "kubeflow.katib"
 
@@ -46,5 +46,11 @@ def _load(name: str) -> ModuleType:
     return importlib.import_module(f"{_PACKAGE}.{name}")
 
 
-pb: Any = _load("katib_api_pb2")
-pb_grpc: Any = _load("katib_api_pb2_grpc")
+__all__ = ["pb", "pb_grpc"]
+
+if TYPE_CHECKING:  # typed by the stubs in operator/stubs (scripts/generate_katib_stubs.py)
+    from kubeflow.katib import katib_api_pb2 as pb
+    from kubeflow.katib import katib_api_pb2_grpc as pb_grpc
+else:
+    pb = _load("katib_api_pb2")
+    pb_grpc = _load("katib_api_pb2_grpc")

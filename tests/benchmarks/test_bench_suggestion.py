@@ -27,13 +27,14 @@ import pytest
 import torch
 from grpc_service import assignments_of, katib_trial
 
-from katib_enas.core.architecture import Architecture
-from katib_enas.core.controller import MacroPolicy, PolicyConfig
-from katib_enas.core.enas import EnasStrategy
-from katib_enas.core.random_search import RandomStrategy
-from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.katib import Condition, Objective, ObjectiveType
+from katib_enas.core.policies import PolicyConfig
 from katib_enas.core.settings import STOCK_DEFAULTS, parse_settings
-from katib_enas.core.trials import Condition, Objective, ObjectiveType, TrialRecord
+from katib_enas.core.spaces.macro import MacroSpace
+from katib_enas.core.spaces.macro.format import Architecture
+from katib_enas.core.spaces.macro.policy import MacroPolicy
+from katib_enas.core.strategies import RandomStrategy, ReinforceStrategy
+from katib_enas.core.trials import TrialRecord
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
@@ -169,7 +170,7 @@ def test_bench_get_suggestions_latency_and_memory(
 
 
 def _stock_rule_search(
-    space: SearchSpace, reward: Callable[[Architecture], float], trials: int, seed: int
+    space: MacroSpace, reward: Callable[[Architecture], float], trials: int, seed: int
 ) -> MacroPolicy:
     """The stock service's update, emulated: per call, 50 Adam steps (lr 5e-5) on freshly
     sampled architectures, all pushed with one global mean reward of the succeeded trials and a
@@ -220,9 +221,12 @@ def test_bench_learning_versus_random_and_the_stock_rule(katib_examples: Path) -
     print(f"{'seed':>4} {'random':>7} {'ours':>7} {'stock rule':>10}")
     for seed in (1, 2, 3):
         random_level = statistics.mean(
-            reward(a) for a in RandomStrategy(space, objective, seed).suggest(200, 0)
+            reward(a)
+            for a in RandomStrategy(
+                space, objective, parse_settings([("seed", str(seed))])
+            ).suggest(200, 0)
         )
-        ours = EnasStrategy(space, objective, parse_settings([("seed", str(seed))]))
+        ours = ReinforceStrategy(space, objective, parse_settings([("seed", str(seed))]))
         done: list[TrialRecord] = []
         for i in range(150):
             ours.observe(done)

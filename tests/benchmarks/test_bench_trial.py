@@ -21,9 +21,9 @@ import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
 
-from enas_trial.model import ChildNetwork
-from enas_trial.plan import plan_network
-from katib_enas.core.architecture import decode_architecture, decode_nn_config
+from enas_trial.builders.macro.model import ChildNetwork
+from enas_trial.builders.macro.plan import plan_network
+from katib_enas.core.spaces.macro.format import decode_architecture, decode_nn_config
 
 C3 = {"opt_type": "convolution", "opt_params": {"filter_size": 3, "num_filter": 64, "stride": 1}}
 C5 = {"opt_type": "convolution", "opt_params": {"filter_size": 5, "num_filter": 64, "stride": 1}}

@@ -8,28 +8,28 @@ from pathlib import Path
 import pytest
 import torch
 
-from katib_enas.core.architecture import Architecture
-from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.spaces.macro import MacroSpace
+from katib_enas.core.spaces.macro.format import Architecture
 from katib_enas.local.experiment import load_experiment
 
 # The controller's tensors are tiny: one thread is fastest, as in the service.
 torch.set_num_threads(1)
 
 
-def space_of(path: Path) -> SearchSpace:
+def space_of(path: Path) -> MacroSpace:
     space = load_experiment(path).search_space()
     assert space is not None
     return space
 
 
 @pytest.fixture(scope="session")
-def gpu_space(katib_examples: Path) -> SearchSpace:
+def gpu_space(katib_examples: Path) -> MacroSpace:
     """The 106-operation, 8-layer space of Katib's `enas-gpu.yaml`."""
     return space_of(katib_examples / "enas-gpu.yaml")
 
 
 @pytest.fixture(scope="session")
-def five_by_five_share(gpu_space: SearchSpace) -> Callable[[Architecture], float]:
+def five_by_five_share(gpu_space: MacroSpace) -> Callable[[Architecture], float]:
     """Synthetic reward: the share of layers whose op is a 5x5 convolution (10 of 106 ops)."""
     good = {
         op.op_id

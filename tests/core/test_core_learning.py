@@ -7,27 +7,19 @@ from collections.abc import Callable
 
 import pytest
 
-from katib_enas.core.architecture import Architecture
-from katib_enas.core.enas import EnasStrategy
-from katib_enas.core.random_search import RandomStrategy
-from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.katib import Condition, Objective, ObjectiveType
 from katib_enas.core.settings import parse_settings
-from katib_enas.core.trials import (
-    Condition,
-    Judgement,
-    Objective,
-    ObjectiveType,
-    Outcome,
-    TrialRecord,
-    judge,
-)
+from katib_enas.core.spaces.macro import MacroSpace
+from katib_enas.core.spaces.macro.format import Architecture
+from katib_enas.core.strategies import RandomStrategy, ReinforceStrategy
+from katib_enas.core.trials import Judgement, Outcome, TrialRecord, judge
 
 ACC = "Validation-Accuracy"
 MAXIMIZE = Objective(ObjectiveType.MAXIMIZE, ACC)
 
 
 def run_search(
-    strategy: EnasStrategy, reward: Callable[[Architecture], float], trials: int
+    strategy: ReinforceStrategy, reward: Callable[[Architecture], float], trials: int
 ) -> list[TrialRecord]:
     """A sequential Katib experiment: each call learns the trial that just finished."""
     done: list[TrialRecord] = []
@@ -49,13 +41,16 @@ def run_search(
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_default_settings_learn_a_synthetic_reward_within_150_trials(
-    seed: int, gpu_space: SearchSpace, five_by_five_share: Callable[[Architecture], float]
+    seed: int, gpu_space: MacroSpace, five_by_five_share: Callable[[Architecture], float]
 ) -> None:
     random_level = statistics.mean(
-        five_by_five_share(a) for a in RandomStrategy(gpu_space, MAXIMIZE, seed).suggest(2000, 0)
+        five_by_five_share(a)
+        for a in RandomStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", str(seed))])).suggest(
+            2000, 0
+        )
     )
     assert 0.07 < random_level < 0.13  # 10 of 106 operations
-    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", str(seed))]))
+    strategy = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", str(seed))]))
     before = statistics.mean(five_by_five_share(a) for a in strategy.suggest(200, -1))
     history = run_search(strategy, five_by_five_share, 150)
     after = statistics.mean(five_by_five_share(a) for a in strategy.suggest(200, -1))
@@ -63,16 +58,16 @@ def test_default_settings_learn_a_synthetic_reward_within_150_trials(
     assert after > 3 * random_level, (before, after, random_level)
 
     # A fresh service given that history continues from the learned policy.
-    fresh = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", str(seed))]))
+    fresh = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", str(seed))]))
     fresh.observe(history)
     assert fresh.suggest(50, 777) == strategy.suggest(50, 777)
 
 
 def test_minimize_objectives_learn_the_other_way(
-    gpu_space: SearchSpace, five_by_five_share: Callable[[Architecture], float]
+    gpu_space: MacroSpace, five_by_five_share: Callable[[Architecture], float]
 ) -> None:
     loss = Objective(ObjectiveType.MINIMIZE, ACC)
-    strategy = EnasStrategy(gpu_space, loss, parse_settings([("seed", "4")]))
+    strategy = ReinforceStrategy(gpu_space, loss, parse_settings([("seed", "4")]))
     run_search(strategy, lambda a: 1.0 - five_by_five_share(a), 150)
     after = statistics.mean(five_by_five_share(a) for a in strategy.suggest(200, -1))
     assert after > 0.3
@@ -103,9 +98,9 @@ def test_the_reward_rule(
     assert judge(trial(condition, metrics), MAXIMIZE) == expected
 
 
-def test_failed_trials_are_punished_with_the_worst_reward_seen(gpu_space: SearchSpace) -> None:
+def test_failed_trials_are_punished_with_the_worst_reward_seen(gpu_space: MacroSpace) -> None:
     """The controller learns to avoid an architecture whose trials keep failing."""
-    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "5")]))
+    strategy = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "5")]))
     bad = strategy.suggest(1, 0)[0]
     ok = strategy.suggest(1, 1)[0]
     before = float(strategy.policy.evaluate(bad).log_prob.detach())
@@ -121,14 +116,14 @@ def test_failed_trials_are_punished_with_the_worst_reward_seen(gpu_space: Search
     assert report.updates == 7
     assert float(strategy.policy.evaluate(bad).log_prob.detach()) < before - 1.0
 
-    skipping = EnasStrategy(
+    skipping = ReinforceStrategy(
         gpu_space, MAXIMIZE, parse_settings([("seed", "5"), ("failed_trial_reward", "skip")])
     )
     assert skipping.observe(trials).updates == 2
 
 
-def test_all_failed_history_learns_nothing_but_still_suggests(gpu_space: SearchSpace) -> None:
-    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "6")]))
+def test_all_failed_history_learns_nothing_but_still_suggests(gpu_space: MacroSpace) -> None:
+    strategy = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "6")]))
     arch = strategy.suggest(1, 0)[0]
     trials = [
         TrialRecord(f"f{i}", Condition.FAILED, strategy.assignments(arch), {}, str(i))
@@ -139,8 +134,8 @@ def test_all_failed_history_learns_nothing_but_still_suggests(gpu_space: SearchS
     assert len(strategy.suggest(3, 1)) == 3
 
 
-def test_malformed_assignments_are_skipped_not_fatal(gpu_space: SearchSpace) -> None:
-    strategy = EnasStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "7")]))
+def test_malformed_assignments_are_skipped_not_fatal(gpu_space: MacroSpace) -> None:
+    strategy = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "7")]))
     junk = [
         TrialRecord("a", Condition.SUCCEEDED, {"architecture": "[[0"}, {ACC: "0.5"}, "1"),
         TrialRecord("b", Condition.SUCCEEDED, {"architecture": "[[999]]"}, {ACC: "0.5"}, "2"),

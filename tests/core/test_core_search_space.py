@@ -10,27 +10,26 @@ import sys
 
 import pytest
 
-from katib_enas.core.architecture import (
+from katib_enas.core.errors import InvalidArchitectureError, InvalidSearchSpaceError
+from katib_enas.core.spaces.macro import MacroSpace
+from katib_enas.core.spaces.macro.format import (
     Architecture,
     check_pair,
     decode_architecture,
     decode_nn_config,
-    encode_nn_config,
 )
-from katib_enas.core.errors import InvalidArchitectureError, InvalidSearchSpaceError
-from katib_enas.core.search_space import (
+from katib_enas.core.spaces.operations import (
     GraphConfig,
     NasConfig,
     OperationSpec,
     ParameterSpec,
     ParameterType,
-    SearchSpace,
 )
 
 CAT = ParameterType.CATEGORICAL
 
 
-def test_stock_gpu_example_numbers_106_operations_like_katib(gpu_space: SearchSpace) -> None:
+def test_stock_gpu_example_numbers_106_operations_like_katib(gpu_space: MacroSpace) -> None:
     ops = gpu_space.operations
     assert gpu_space.num_operations == 106
     assert gpu_space.num_layers == 8
@@ -47,7 +46,7 @@ def test_stock_gpu_example_numbers_106_operations_like_katib(gpu_space: SearchSp
     assert ops[105].param_dict == {"reduction_type": "avg_pooling", "pool_size": 3}
 
 
-def test_architecture_and_nn_config_in_stock_format(gpu_space: SearchSpace) -> None:
+def test_architecture_and_nn_config_in_stock_format(gpu_space: MacroSpace) -> None:
     rows = [[17], [90, 1], [104, 0, 1], [0, 0, 0, 0], [1, 1, 1, 1, 1]]
     rows += [[2] + [0] * 5, [3] + [1] * 6, [105] + [0] * 7]
     arch = Architecture.from_rows(rows)
@@ -56,7 +55,7 @@ def test_architecture_and_nn_config_in_stock_format(gpu_space: SearchSpace) -> N
     assert '"' not in value
     assert json.loads(value.replace("'", '"')) == rows
 
-    config = encode_nn_config(gpu_space, arch)
+    config = gpu_space.encode(arch)["nn_config"]
     assert '"' not in config
     decoded = json.loads(config.replace("'", '"'))
     assert decoded["num_layers"] == 8
@@ -78,10 +77,10 @@ def test_architecture_and_nn_config_in_stock_format(gpu_space: SearchSpace) -> N
     assert back.embedding[90].op_type == "depthwise_convolution"
 
 
-def test_values_survive_katib_substitution_and_sh(gpu_space: SearchSpace) -> None:
+def test_values_survive_katib_substitution_and_sh(gpu_space: MacroSpace) -> None:
     """Katib substitutes into a JSON-serialised template, then `sh -c` joins the args."""
     arch = Architecture.from_rows([[i * 13 % 106] + [1] * i for i in range(8)])
-    values = {"a": arch.encode(), "n": encode_nn_config(gpu_space, arch)}
+    values = {"a": arch.encode(), "n": gpu_space.encode(arch)["nn_config"]}
     template = json.dumps(
         {"args": ['--architecture="${trialParameters.a}"', '--nn_config="${trialParameters.n}"']}
     )
@@ -95,8 +94,8 @@ def test_values_survive_katib_substitution_and_sh(gpu_space: SearchSpace) -> Non
     assert decode_architecture(argv[0].split("=", 1)[1]) == arch
 
 
-def _space(*params: ParameterSpec, op_type: str = "convolution") -> SearchSpace:
-    return SearchSpace.from_nas_config(
+def _space(*params: ParameterSpec, op_type: str = "convolution") -> MacroSpace:
+    return MacroSpace.from_nas_config(
         NasConfig(GraphConfig(2, (8, 8, 1), (10,)), (OperationSpec(op_type, params),))
     )
 
@@ -168,9 +167,9 @@ def test_bad_graphs_are_rejected(graph: GraphConfig, message: str) -> None:
         ),
     )
     with pytest.raises(InvalidSearchSpaceError, match=message):
-        SearchSpace.from_nas_config(NasConfig(graph, ops))
+        MacroSpace.from_nas_config(NasConfig(graph, ops))
     with pytest.raises(InvalidSearchSpaceError, match="operations is empty"):
-        SearchSpace.from_nas_config(NasConfig(GraphConfig(2, (8,), (10,)), ()))
+        MacroSpace.from_nas_config(NasConfig(GraphConfig(2, (8,), (10,)), ()))
 
 
 @pytest.mark.parametrize(
@@ -193,7 +192,7 @@ def test_architecture_wrapped_in_literal_quotes_decodes() -> None:
     assert decode_architecture('"[[3],[1,1]]"').to_rows() == [[3], [1, 1]]
 
 
-def test_op_ids_outside_the_space_are_rejected(gpu_space: SearchSpace) -> None:
+def test_op_ids_outside_the_space_are_rejected(gpu_space: MacroSpace) -> None:
     arch = Architecture.from_rows([[106]] + [[0] + [0] * i for i in range(1, 8)])
     with pytest.raises(InvalidArchitectureError, match="outside the search space"):
-        arch.check(gpu_space)
+        gpu_space.decode({"architecture": arch.encode()})

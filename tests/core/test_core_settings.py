@@ -32,6 +32,9 @@ MATRIX = [
     ("controller_grad_bound", ["5", "None"], ["0"]),
     ("failed_trial_reward", ["worst", "skip", "0", "-1.5"], ["best", "nan", ""]),
     ("seed", ["-1", "0", "42"], ["-2", "1.5", "x"]),
+    # Names: the registries reject unknown ones (test_core_strategies, test_service_grpc).
+    ("search_space", ["macro"], [""]),
+    ("strategy", ["reinforce", "random"], [""]),
 ]
 
 

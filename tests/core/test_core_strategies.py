@@ -1,30 +1,49 @@
-"""The search-strategy contract, run against ENAS and the random baseline alike."""
+"""The search-strategy contract (`katib_enas.core.strategies.base`), run against every registered
+strategy over every registered space kind; `tests/service/test_service_strategies.py` runs it
+once more through the real gRPC server. REINFORCE-specific behaviour (replay equals live
+learning) follows at the end."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
+from space_samples import parts
 
-from katib_enas.core.architecture import Architecture
-from katib_enas.core.enas import EnasStrategy
-from katib_enas.core.random_search import RandomStrategy
-from katib_enas.core.search_space import SearchSpace
-from katib_enas.core.settings import parse_settings
-from katib_enas.core.strategy import SearchStrategy
-from katib_enas.core.trials import Condition, Objective, ObjectiveType, TrialRecord
+from katib_enas.core import spaces, strategies
+from katib_enas.core.katib import Condition
+from katib_enas.core.settings import EnasSettings, parse_settings
+from katib_enas.core.spaces.macro import Architecture, MacroSpace
+from katib_enas.core.strategies import ReinforceStrategy, SearchStrategy
+from katib_enas.core.trials import TrialRecord
 
-MAXIMIZE = Objective(ObjectiveType.MAXIMIZE, "Validation-Accuracy")
-Factory = Callable[[SearchSpace], SearchStrategy]
-
-FACTORIES: dict[str, Factory] = {
-    "enas": lambda space: EnasStrategy(space, MAXIMIZE, parse_settings([("seed", "1")])),
-    "random": lambda space: RandomStrategy(space, MAXIMIZE, seed=1),
-}
+Factory = Callable[[], SearchStrategy[Any]]
+PAIRS = [(name, kind) for name in sorted(strategies.STRATEGIES) for kind in sorted(spaces.KINDS)]
 
 
-def history(strategy: SearchStrategy, rewards: list[float], start: int = 0) -> list[TrialRecord]:
+def _settings(name: str, kind: str, seed: str = "1") -> EnasSettings:
+    return parse_settings([("strategy", name), ("search_space", kind), ("seed", seed)], "exp")
+
+
+@pytest.fixture(params=PAIRS, ids=[f"{name}-{kind}" for name, kind in PAIRS])
+def make(request: pytest.FixtureRequest) -> Factory:
+    name, kind = request.param
+    nas, objective, _ = parts(kind)
+    settings = _settings(name, kind)
+
+    def factory() -> SearchStrategy[Any]:
+        strategy = strategies.build(nas, objective, settings)
+        assert strategy.name == name and strategy.space.kind == kind
+        return strategy
+
+    return factory
+
+
+def history(
+    strategy: SearchStrategy[Any], rewards: list[float], start: int = 0
+) -> list[TrialRecord]:
     trials = []
     for i, reward in enumerate(rewards, start):
         arch = strategy.suggest(1, 1000 + i)[0]
@@ -33,41 +52,30 @@ def history(strategy: SearchStrategy, rewards: list[float], start: int = 0) -> l
                 f"trial-{i:04d}",
                 Condition.SUCCEEDED,
                 strategy.assignments(arch),
-                {"Validation-Accuracy": str(reward)},
+                {strategy.objective.metric_name: str(reward)},
                 f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
             )
         )
     return trials
 
 
-@pytest.fixture(params=sorted(FACTORIES))
-def make(request: pytest.FixtureRequest) -> Factory:
-    return FACTORIES[request.param]
-
-
-def test_suggests_exactly_the_count_asked_for_within_the_space(
-    make: Factory, gpu_space: SearchSpace
-) -> None:
-    strategy = make(gpu_space)
+def test_suggests_exactly_the_count_asked_for_within_the_space(make: Factory) -> None:
+    strategy = make()
     for count in (0, 1, 3, 17):
         architectures = strategy.suggest(count, count)
         assert len(architectures) == count
         for arch in architectures:
-            arch.check(gpu_space)
+            assert strategy.space.decode(strategy.assignments(arch)) == arch
 
 
-def test_same_key_same_suggestions_other_key_other_ones(
-    make: Factory, gpu_space: SearchSpace
-) -> None:
-    a, b = make(gpu_space), make(gpu_space)
+def test_same_key_same_suggestions_other_key_other_ones(make: Factory) -> None:
+    a, b = make(), make()
     assert a.suggest(5, 7) == b.suggest(5, 7)
     assert a.suggest(5, 7) != a.suggest(5, 8)
 
 
-def test_observe_is_idempotent_and_ignores_unfinished(
-    make: Factory, gpu_space: SearchSpace
-) -> None:
-    strategy = make(gpu_space)
+def test_observe_is_idempotent_and_ignores_unfinished(make: Factory) -> None:
+    strategy = make()
     trials = history(strategy, [0.1, 0.5, 0.3])
     running = TrialRecord("trial-run", Condition.RUNNING, trials[0].assignments, {})
     first = strategy.observe([*trials, running])
@@ -77,35 +85,77 @@ def test_observe_is_idempotent_and_ignores_unfinished(
     assert strategy.learned_trials == ("trial-0000", "trial-0001", "trial-0002")
 
 
-def test_state_round_trip_continues_identically(make: Factory, gpu_space: SearchSpace) -> None:
-    strategy = make(gpu_space)
+def test_killed_and_undecodable_trials_change_nothing(make: Factory) -> None:
+    strategy, reference = make(), make()
+    trials = history(strategy, [0.4, 0.6])
+    junk = [
+        TrialRecord("killed", Condition.KILLED, trials[0].assignments, {}, "2026-01-01T01:00:00Z"),
+        TrialRecord(
+            "junk", Condition.SUCCEEDED, {"architecture": "[["}, {}, "2026-01-01T01:00:01Z"
+        ),
+    ]
+    report = strategy.observe([*trials, *junk])
+    assert report.updates == reference.observe(trials).updates
+    assert strategy.suggest(6, 3) == reference.suggest(6, 3)
+
+
+def test_state_round_trip_continues_identically(make: Factory) -> None:
+    strategy = make()
     strategy.observe(history(strategy, [0.2, 0.9, 0.4, 0.6]))
-    restored = make(gpu_space)
+    restored = make()
     restored.load_state_dict(strategy.state_dict())
     assert restored.suggest(4, 99) == strategy.suggest(4, 99)
     assert restored.learned_trials == strategy.learned_trials
 
 
-def _params(strategy: EnasStrategy) -> list[torch.Tensor]:
+def test_a_history_that_does_not_extend_the_learned_one_is_replayed(make: Factory) -> None:
+    live, canonical = make(), make()
+    trials = history(live, [0.1, 0.8, 0.5, 0.2])
+    live.observe([trials[0], *trials[2:]])
+    report = live.observe(trials)  # trial 1 arrives late but sorts earlier
+    assert report.replayed and report.learned == 4
+    canonical.observe(trials)
+    assert live.learned_trials == canonical.learned_trials
+    assert live.suggest(5, 11) == canonical.suggest(5, 11)
+
+
+def test_unknown_names_are_rejected_naming_the_setting() -> None:
+    from katib_enas.core.errors import InvalidSettingsError
+
+    nas, objective, _ = parts("macro")
+    for setting, value in (("strategy", "grid"), ("search_space", "cells")):
+        settings = parse_settings([(setting, value)], "exp")
+        with pytest.raises(InvalidSettingsError, match=f"algorithmSettings.{setting}"):
+            strategies.build(nas, objective, settings)
+
+
+# --- REINFORCE -------------------------------------------------------------------------------
+
+
+def _params(strategy: ReinforceStrategy[Any]) -> list[torch.Tensor]:
     return [p.detach().clone() for p in strategy.policy.parameters()]
 
 
-def test_enas_replay_reaches_the_state_of_the_service_that_served_all_along(
-    gpu_space: SearchSpace, five_by_five_share: Callable[[Architecture], float]
+def test_reinforce_replay_reaches_the_state_of_the_service_that_served_all_along(
+    gpu_space: MacroSpace, five_by_five_share: Callable[[Architecture], float]
 ) -> None:
-    def fresh() -> EnasStrategy:
-        return EnasStrategy(gpu_space, MAXIMIZE, parse_settings([], "replay"))
+    _, objective, _ = parts("macro")
+
+    def fresh() -> ReinforceStrategy[Architecture]:
+        return ReinforceStrategy(gpu_space, objective, parse_settings([], "replay"))
 
     live = fresh()
     trials: list[TrialRecord] = []
     for step in range(30):  # one call per finished trial, as in a running experiment
-        trials += history(live, [0.0], start=step)
-        trials[-1] = TrialRecord(
-            trials[-1].name,
-            Condition.SUCCEEDED,
-            trials[-1].assignments,
-            {"Validation-Accuracy": str(five_by_five_share(live.suggest(1, 1000 + step)[0]))},
-            trials[-1].completion_time,
+        arch = live.suggest(1, 1000 + step)[0]
+        trials.append(
+            TrialRecord(
+                f"trial-{step:04d}",
+                Condition.SUCCEEDED,
+                live.assignments(arch),
+                {objective.metric_name: str(five_by_five_share(arch))},
+                f"2026-01-01T00:{step // 60:02d}:{step % 60:02d}Z",
+            )
         )
         live.observe(trials)
     replayed = fresh()
@@ -115,21 +165,3 @@ def test_enas_replay_reaches_the_state_of_the_service_that_served_all_along(
         assert torch.equal(a, b)
     assert replayed.baseline == live.baseline
     assert replayed.suggest(8, 12345) == live.suggest(8, 12345)
-
-
-def test_a_late_trial_that_sorts_earlier_triggers_a_replay_in_canonical_order(
-    gpu_space: SearchSpace,
-) -> None:
-    live = FACTORIES["enas"](gpu_space)
-    trials = history(live, [0.1, 0.8, 0.5, 0.2])
-    late, rest = trials[1], [trials[0], *trials[2:]]
-    live.observe(rest)
-    report = live.observe(trials)
-    assert report.replayed and report.learned == 4
-    canonical = FACTORIES["enas"](gpu_space)
-    canonical.observe(trials)
-    assert live.learned_trials == canonical.learned_trials
-    assert late.name == live.learned_trials[1]
-    assert isinstance(live, EnasStrategy) and isinstance(canonical, EnasStrategy)
-    for a, b in zip(_params(live), _params(canonical), strict=True):
-        assert torch.equal(a, b)

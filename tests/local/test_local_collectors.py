@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from katib_enas.core.katib import UNAVAILABLE
 from katib_enas.local.collectors import (
-    UNAVAILABLE,
     ZERO_TIME,
     MetricLog,
     objective_value,

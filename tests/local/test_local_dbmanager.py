@@ -11,9 +11,9 @@ from pathlib import Path
 import grpc
 
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.dbmanager import make_dbmanager_server
+from katib_enas.local.collectors.push import NAMESPACE_FILE, SHIM_DIR
+from katib_enas.local.dbmanager import start_dbmanager
 from katib_enas.local.store import Store
-from katib_enas.local.trials import NAMESPACE_FILE, SHIM_DIR
 
 REPORTER = """
 from kubeflow.katib import report_metrics
@@ -24,7 +24,7 @@ report_metrics({"Validation-Accuracy": 0.875, "Training-Loss": "0.25"},
 
 def test_report_metrics_unchanged_reaches_sqlite(tmp_path: Path) -> None:
     store = Store(tmp_path / "katib.db")
-    server, port = make_dbmanager_server(store)
+    server, port = start_dbmanager(store)
     try:
         env = dict(os.environ, KATIB_TRIAL_NAME="tiny-trial1")
         if not NAMESPACE_FILE.exists():

@@ -13,11 +13,11 @@ import pytest
 import yaml
 
 from katib_enas.local.experiment import (
-    _KNOWN_KEYS,
     InvalidExperimentError,
     experiment_from_dict,
     load_experiment,
 )
+from katib_enas.local.experiment.fields import KNOWN_KEYS
 
 KATIB_EXAMPLES = [
     "darts-cpu.yaml",
@@ -48,7 +48,7 @@ def test_katib_example_semantics(katib_examples: Path) -> None:
     assert json_file.metrics_collector.file_format == "JSON"
     assert json_file.metrics_collector.file_path == "/katib/mnist.json"
     strategies = load_experiment(katib_examples / "metrics-collection-strategy.yaml")
-    assert dict(strategies.objective.strategies) == {"loss": "min", "accuracy": "max"}
+    assert dict(strategies.objective.metric_strategies) == {"loss": "min", "accuracy": "max"}
     enas = load_experiment(katib_examples / "enas-gpu.yaml")
     space = enas.search_space()
     assert space is not None and space.num_operations == 106
@@ -80,7 +80,7 @@ def test_known_fields_match_katib_openapi(shared_dir: Path) -> None:
         "metricStrategy": "MetricStrategy",
     }
     for ours, theirs in pairs.items():
-        assert set(_KNOWN_KEYS[ours]) == set(schemas[f"v1beta1.{theirs}"]["properties"]), ours
+        assert set(KNOWN_KEYS[ours]) == set(schemas[f"v1beta1.{theirs}"]["properties"]), ours
 
 
 def test_bundled_example_is_the_manifest(repo_root: Path) -> None:

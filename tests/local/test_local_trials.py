@@ -7,7 +7,16 @@ import sys
 import time
 from pathlib import Path
 
-from katib_enas.local.trials import TrialProcess, build_launch, map_local
+from katib_enas.local import collectors
+from katib_enas.local.experiment import MetricsCollector
+from katib_enas.local.launch import TrialProcess, build_launch, map_local
+
+
+def _collector(kind: str) -> collectors.Collector:
+    collector = collectors.create(MetricsCollector(kind), ("Validation-Accuracy",))
+    if isinstance(collector, collectors.PushCollector):
+        collector.address = "127.0.0.1:1"  # as if started: these trials push nothing
+    return collector
 
 
 def test_stock_and_project_commands_map_to_local_ones() -> None:
@@ -48,10 +57,9 @@ def test_shell_collectors_strip_quotes_push_keeps_them(tmp_path: Path) -> None:
             name=f"t-{kind.lower()}",
             namespace="default",
             container=_echo_container(tmp_path),
-            collector_kind=kind,
+            collector=_collector(kind),
             trial_dir=tmp_path / kind,
             timeout_s=30,
-            db_manager_address="127.0.0.1:1" if kind == "Push" else None,
         )
         assert _wait(TrialProcess(launch)) == 0
         outputs[kind] = launch.log_path.read_text(encoding="utf-8").strip()
@@ -75,10 +83,9 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
         name="slow",
         namespace="default",
         container={"name": "c", "command": ["python3", str(script)]},
-        collector_kind="StdOut",
+        collector=_collector("StdOut"),
         trial_dir=tmp_path / "slow",
         timeout_s=2.0,
-        db_manager_address=None,
     )
     process = TrialProcess(launch)
     started = time.monotonic()

@@ -1,6 +1,7 @@
-"""Registration in katib-config: the chart's hook script and the kustomize overlays.
+"""Registration in katib-config: `katib-enas register`/`unregister` (the chart's hook Jobs) and
+the kustomize overlays.
 
-The script runs for real as a subprocess on a ConfigMap built from Katib's stock katib-config
+The command runs for real as a subprocess on a ConfigMap built from Katib's stock katib-config
 (`../shared/katib/katib-config.yaml`); the overlays are built with the real `kubectl kustomize`
 over a local stand-in for Katib's standalone install (the real one is fetched from GitHub).
 """
@@ -52,9 +53,9 @@ def _entries_file(render: Callable[..., list[Manifest]], tmp_path: Path, *values
     return path
 
 
-def _script(chart_dir: Path, action: str, entries: Path, target: Path) -> list[str]:
-    script = chart_dir / "files" / "register.py"
-    return [sys.executable, str(script), action, f"--entries={entries}", f"--file={target}"]
+def _script(action: str, entries: Path, target: Path) -> list[str]:
+    command = str(Path(sys.executable).with_name("katib-enas"))
+    return [command, action, f"--entries={entries}", f"--file={target}"]
 
 
 def _suggestions(configmap_path: Path) -> list[dict[str, Any]]:
@@ -68,7 +69,6 @@ def test_install_twice_then_uninstall_leaves_katib_config_as_it_was(
     *,
     render: Callable[..., list[Manifest]],
     chart_values: dict[str, list[str]],
-    chart_dir: Path,
     stock_configmap: Path,
     tmp_path: Path,
     run_tool: Run,
@@ -76,7 +76,7 @@ def test_install_twice_then_uninstall_leaves_katib_config_as_it_was(
     before = _suggestions(stock_configmap)
     entries = _entries_file(render, tmp_path, *chart_values["all-on"])
     for _ in range(2):
-        result = run_tool(_script(chart_dir, "register", entries, stock_configmap))
+        result = run_tool(_script("register", entries, stock_configmap))
         assert result.returncode == 0, result.stderr
         installed = _suggestions(stock_configmap)
         names = [s["algorithmName"] for s in installed]
@@ -86,7 +86,7 @@ def test_install_twice_then_uninstall_leaves_katib_config_as_it_was(
         assert enas["image"].startswith("ghcr.io/katib-enas/suggestion:")
         others = [s for s in installed if s["algorithmName"] not in ("enas", "enas-torch")]
         assert others == [s for s in before if s["algorithmName"] != "enas"]
-    result = run_tool(_script(chart_dir, "unregister", entries, stock_configmap))
+    result = run_tool(_script("unregister", entries, stock_configmap))
     assert result.returncode == 0, result.stderr
     assert _suggestions(stock_configmap) == before
     assert not yaml.safe_load(stock_configmap.read_text())["metadata"]["annotations"]
@@ -96,7 +96,6 @@ def test_upgrade_that_drops_the_takeover_gives_enas_back(
     *,
     render: Callable[..., list[Manifest]],
     chart_values: dict[str, list[str]],
-    chart_dir: Path,
     stock_configmap: Path,
     tmp_path: Path,
     run_tool: Run,
@@ -104,22 +103,22 @@ def test_upgrade_that_drops_the_takeover_gives_enas_back(
     before = _suggestions(stock_configmap)
     takeover = _entries_file(render, tmp_path, *chart_values["all-on"])
     plain = _entries_file(render, tmp_path)
-    assert run_tool(_script(chart_dir, "register", takeover, stock_configmap)).returncode == 0
-    assert run_tool(_script(chart_dir, "register", plain, stock_configmap)).returncode == 0
+    assert run_tool(_script("register", takeover, stock_configmap)).returncode == 0
+    assert run_tool(_script("register", plain, stock_configmap)).returncode == 0
     assert _suggestions(stock_configmap)[:-1] == before
     assert _suggestions(stock_configmap)[-1]["algorithmName"] == "enas-torch"
 
 
 def test_bad_input_is_one_line_exit_2_and_the_file_untouched(
-    chart_dir: Path, stock_configmap: Path, tmp_path: Path, run_tool: Run
+    stock_configmap: Path, tmp_path: Path, run_tool: Run
 ) -> None:
     original = stock_configmap.read_text()
     entries = tmp_path / "entries.json"
     entries.write_text(json.dumps([{"image": "x"}]))
-    result = run_tool(_script(chart_dir, "register", entries, stock_configmap))
+    result = run_tool(_script("register", entries, stock_configmap))
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "register.py register: error: entries[0].algorithmName: missing"
+        "katib-enas register: error: entries[0].algorithmName: missing"
     )
     assert "Traceback" not in result.stderr
     assert stock_configmap.read_text() == original
@@ -157,7 +156,6 @@ def test_overlay_builds_and_registers_what_the_chart_registers(
     shared_dir: Path,
     kubectl: str,
     render: Callable[..., list[Manifest]],
-    chart_dir: Path,
     stock_configmap: Path,
     tmp_path: Path,
     run_tool: Run,
@@ -178,7 +176,7 @@ def test_overlay_builds_and_registers_what_the_chart_registers(
     built = yaml.safe_load(configmap["data"]["katib-config.yaml"])
     # The overlay's file is Katib v0.19.0's config plus exactly the chart's entries.
     entries = _entries_file(render, tmp_path, *OVERLAYS[overlay])
-    assert run_tool(_script(chart_dir, "register", entries, stock_configmap)).returncode == 0
+    assert run_tool(_script("register", entries, stock_configmap)).returncode == 0
     expected = yaml.safe_load(
         yaml.safe_load(stock_configmap.read_text())["data"]["katib-config.yaml"]
     )

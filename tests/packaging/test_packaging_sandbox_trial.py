@@ -19,8 +19,9 @@ import pytest
 import yaml
 from grpc_service import Running, assignments_of, connect
 
+from katib_enas.core.katib import is_rfc3339
 from katib_enas.katib_api import pb
-from katib_enas.local.collectors import DEFAULT_FILTER, is_rfc3339, parse_text
+from katib_enas.local.collectors import DEFAULT_FILTER, parse_text
 from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 from katib_enas.local.substitution import render_trial_spec

@@ -18,7 +18,7 @@ from grpc_service import Running, assignments_of, connect, katib_trial
 from prometheus_client.parser import text_string_to_metric_families
 
 import katib_enas
-from katib_enas.core.architecture import check_pair, decode_architecture, decode_nn_config
+from katib_enas.core.spaces.macro.format import check_pair, decode_architecture, decode_nn_config
 from katib_enas.katib_api import pb
 
 ACC = "Validation-Accuracy"

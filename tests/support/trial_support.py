@@ -8,8 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from katib_enas.core.architecture import Architecture, encode_nn_config
-from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.spaces.macro import Architecture, MacroSpace
 from katib_enas.local.experiment import load_experiment
 
 # The 4-layer digits architecture of the acceptance test: conv 3x3/32, separable 3x3/48 with a
@@ -63,15 +62,16 @@ def nn_config(
     )
 
 
-def space_from_experiment(path: Path) -> SearchSpace:
+def space_from_experiment(path: Path) -> MacroSpace:
     """The flattened search space of an Experiment YAML's `nasConfig` (Katib's numbering)."""
     space = load_experiment(path).search_space()
     assert space is not None, f"{path} has no nasConfig"
     return space
 
 
-def assignments(space: SearchSpace, architecture: Architecture) -> tuple[str, str]:
-    return architecture.encode(), encode_nn_config(space, architecture)
+def assignments(space: MacroSpace, architecture: Architecture) -> tuple[str, str]:
+    encoded = space.encode(architecture)
+    return encoded["architecture"], encoded["nn_config"]
 
 
 # `run_trial(*args, env=..., timeout=...)`: the fixture of conftest.py.

@@ -16,11 +16,11 @@ from trial_support import (
     space_from_experiment,
 )
 
-from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.spaces.macro import MacroSpace
 
 
 @pytest.fixture(scope="session")
-def gpu_space(katib_examples: Path) -> SearchSpace:
+def gpu_space(katib_examples: Path) -> MacroSpace:
     """The 8-layer, 106-operation space of Katib's stock `enas-gpu.yaml`."""
     return space_from_experiment(katib_examples / "enas-gpu.yaml")
 

@@ -91,5 +91,5 @@ def test_the_copied_sources_build_the_wheel_the_cuda_image_installs(
         entry_points = archive.read(
             next(n for n in names if n.endswith("entry_points.txt"))
         ).decode()
-    assert "enas_trial/cli.py" in names and "katib_enas/core/architecture.py" in names
+    assert "enas_trial/cli.py" in names and "katib_enas/core/spaces/macro/format.py" in names
     assert re.search(r"^enas-trial = enas_trial\.cli:main$", entry_points, re.MULTILINE)

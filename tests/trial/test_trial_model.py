@@ -10,11 +10,12 @@ import torch
 from torch import nn
 from trial_support import assignments, katib_json, nn_config
 
-from enas_trial.model import ChildNetwork, parameter_count
-from enas_trial.plan import NetworkPlan, plan_network
-from katib_enas.core.architecture import Architecture, decode_architecture, decode_nn_config
+from enas_trial.builders.macro.model import ChildNetwork
+from enas_trial.builders.macro.plan import NetworkPlan, plan_network
+from enas_trial.training import parameter_count
 from katib_enas.core.errors import InvalidArchitectureError
-from katib_enas.core.search_space import SearchSpace
+from katib_enas.core.spaces.macro import MacroSpace
+from katib_enas.core.spaces.macro.format import Architecture, decode_architecture, decode_nn_config
 
 
 def build(
@@ -196,7 +197,7 @@ def test_inconsistent_pairs_are_refused(rows: list[list[int]], message: str) -> 
 
 
 def test_random_architectures_of_the_stock_106_op_space_build_and_run(
-    gpu_space: SearchSpace,
+    gpu_space: MacroSpace,
 ) -> None:
     assert gpu_space.num_operations == 106 and gpu_space.num_layers == 8
     rng = random.Random(7)
@@ -207,7 +208,7 @@ def test_random_architectures_of_the_stock_106_op_space_build_and_run(
             for i in range(gpu_space.num_layers)
         ]
         architecture = Architecture.from_rows(rows)
-        architecture.check(gpu_space)
+        assert gpu_space.decode(gpu_space.encode(architecture)) == architecture
         arch_text, config_text = assignments(gpu_space, architecture)
         plan = plan_network(decode_architecture(arch_text), decode_nn_config(config_text))
         net = ChildNetwork(plan).eval()
@@ -219,7 +220,7 @@ def test_random_architectures_of_the_stock_106_op_space_build_and_run(
     assert len(seen_types) == 4
 
 
-def test_every_stock_operation_builds_with_its_shape(gpu_space: SearchSpace) -> None:
+def test_every_stock_operation_builds_with_its_shape(gpu_space: MacroSpace) -> None:
     for op in gpu_space.operations:
         architecture = Architecture.from_rows([[op.op_id]])
         arch_text, config_text = assignments_for_one_layer(gpu_space, architecture)
@@ -229,7 +230,7 @@ def test_every_stock_operation_builds_with_its_shape(gpu_space: SearchSpace) -> 
         assert plan.layers[0].out_size == (-(-32 // stride),) * 2, op
 
 
-def assignments_for_one_layer(space: SearchSpace, architecture: Architecture) -> tuple[str, str]:
+def assignments_for_one_layer(space: MacroSpace, architecture: Architecture) -> tuple[str, str]:
     """A one-layer child using an op of `space` (the space itself has 8 layers)."""
     (op_id,) = architecture.op_ids
     embedding = {str(op_id): space.operations[op_id].to_embedding()}

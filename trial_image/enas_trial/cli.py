@@ -21,18 +21,18 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from enas_trial import cifar10, data, reporting
+from enas_trial.builders import Builder, Plan, builder_for
 from enas_trial.errors import TrialInputError, TrialRuntimeError
-from enas_trial.plan import NetworkPlan, plan_network
+from katib_enas import exits
 from katib_enas.atomic import write_atomic
-from katib_enas.core.architecture import decode_architecture, decode_nn_config
 from katib_enas.core.errors import KatibEnasError
+from katib_enas.core.katib import DEFAULT_DB_MANAGER, unquote
 from katib_enas.envflags import add_flag
 
 log = logging.getLogger("enas_trial")
 
 PROG = "enas-trial"
 DB_MANAGER_ENV = "KATIB_DB_MANAGER_ADDRESS"
-DEFAULT_DB_MANAGER = "katib-db-manager.kubeflow:6789"
 
 
 def _process_start() -> float:
@@ -47,14 +47,6 @@ def _process_start() -> float:
 
 
 _STARTED = _process_start()
-
-
-def unquote(text: str) -> str:
-    """Strip the literal quotes the Push collector leaves around `"${trialParameters.x}"`."""
-    text = text.strip()
-    while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        text = text[1:-1].strip()
-    return text
 
 
 def _number(kind: Callable[[str], Any], low: float, high: float | None, what: str) -> Any:
@@ -88,7 +80,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (`enas-trial: error: ...`) and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{PROG}: error: {message}\n")
+        self.exit(exits.BAD_INPUT, f"{PROG}: error: {message}\n")
 
 
 def _flag(group: argparse._ArgumentGroup, name: str, **kw: Any) -> None:
@@ -111,9 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     katib.add_argument(
         "--num_gpus", type=_NON_NEGATIVE_INT, default=1, help="0 forces the CPU (default: 1)"
     )
+    _data_flags(parser)
+    _training_flags(parser)
+    _output_flags(parser)
+    return parser
 
-    data_group = parser.add_argument_group("data")
-    _flag(data_group, "--dataset", choices=data.DATASETS, type=_text, default="cifar10")
+
+def _data_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    _flag(group, "--dataset", choices=data.DATASETS, type=_text, default="cifar10")
     add_flag(
         parser,
         "--data-dir",
@@ -121,34 +119,34 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="folder with the CIFAR-10 python batches",
     )
-    _flag(data_group, "--download", action="store_true", help="fetch CIFAR-10 (MD5 checked)")
-    _flag(data_group, "--download-url", type=_text, default=cifar10.URL, help="CIFAR-10 mirror")
+    _flag(group, "--download", action="store_true", help="fetch CIFAR-10 (MD5 checked)")
+    _flag(group, "--download-url", type=_text, default=cifar10.URL, help="CIFAR-10 mirror")
     _flag(
-        data_group,
+        group,
         "--validation-fraction",
         type=_OPEN_FRACTION,
         default=0.1,
         help="training images held out for the reward (default: %(default)s)",
     )
+    _flag(group, "--split-seed", type=_NON_NEGATIVE_INT, default=0, help="fixed per experiment")
     _flag(
-        data_group, "--split-seed", type=_NON_NEGATIVE_INT, default=0, help="fixed per experiment"
-    )
-    _flag(
-        data_group,
+        group,
         "--synthetic-size",
         type=_POSITIVE_INT,
         default=5000,
         help="training images of --dataset synthetic",
     )
 
-    train = parser.add_argument_group("training")
-    _flag(train, "--batch-size", type=_number(int, 2, None, "an integer >= 2"), default=128)
-    _flag(train, "--learning-rate", type=_POSITIVE_FLOAT, default=0.05, help="peak of the cosine")
-    _flag(train, "--momentum", type=_FRACTION, default=0.9, help="Nesterov momentum")
-    _flag(train, "--weight-decay", type=_NON_NEGATIVE_FLOAT, default=2.5e-4)
-    _flag(train, "--label-smoothing", type=_FRACTION, default=0.0)
-    _flag(train, "--dropout", type=_FRACTION, default=0.0, help="before the linear head")
-    _flag(train, "--seed", type=_NON_NEGATIVE_INT, default=0)
+
+def _training_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training")
+    _flag(group, "--batch-size", type=_number(int, 2, None, "an integer >= 2"), default=128)
+    _flag(group, "--learning-rate", type=_POSITIVE_FLOAT, default=0.05, help="peak of the cosine")
+    _flag(group, "--momentum", type=_FRACTION, default=0.9, help="Nesterov momentum")
+    _flag(group, "--weight-decay", type=_NON_NEGATIVE_FLOAT, default=2.5e-4)
+    _flag(group, "--label-smoothing", type=_FRACTION, default=0.0)
+    _flag(group, "--dropout", type=_FRACTION, default=0.0, help="before the linear head")
+    _flag(group, "--seed", type=_NON_NEGATIVE_INT, default=0)
     add_flag(
         parser,
         "--device",
@@ -161,20 +159,21 @@ def build_parser() -> argparse.ArgumentParser:
         parser, "--threads", default=0, type=_NON_NEGATIVE_INT, help="CPU threads (0: torch's)"
     )
 
-    out = parser.add_argument_group("metrics and outputs")
-    _flag(out, "--metrics-file", type=Path, help="also write metrics here (Katib File collector)")
-    _flag(out, "--metrics-format", choices=["text", "json"], type=_text, default="text")
-    _flag(out, "--push-metrics", action="store_true", help="report with kubeflow.katib")
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("metrics and outputs")
+    _flag(group, "--metrics-file", type=Path, help="also write metrics here (Katib File collector)")
+    _flag(group, "--metrics-format", choices=["text", "json"], type=_text, default="text")
+    _flag(group, "--push-metrics", action="store_true", help="report with kubeflow.katib")
     _flag(
-        out,
+        group,
         "--db-manager-address",
         type=_text,
         default=os.environ.get(DB_MANAGER_ENV) or DEFAULT_DB_MANAGER,
         help=f"Katib DB manager for --push-metrics (env {DB_MANAGER_ENV}; default: %(default)s)",
     )
-    _flag(out, "--summary-file", type=Path, help="write the closing summary here as JSON")
-    _flag(out, "--save-model", type=Path, help="write the trained weights here (torch.save)")
-    return parser
+    _flag(group, "--summary-file", type=Path, help="write the closing summary here as JSON")
+    _flag(group, "--save-model", type=Path, help="write the trained weights here (torch.save)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -184,12 +183,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args)
     except KatibEnasError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
+        return exits.BAD_INPUT
     except TrialRuntimeError as error:
         print(f"{PROG}: failed: {error}", file=sys.stderr)
-        return 1
+        return exits.FAILED
     except KeyboardInterrupt:
-        return 130
+        return exits.INTERRUPTED
 
 
 def _writable_parent(path: Path | None, flag: str) -> None:
@@ -204,9 +203,8 @@ def _writable_parent(path: Path | None, flag: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    architecture = decode_architecture(args.architecture)
-    nn_config = decode_nn_config(args.nn_config)
-    plan = plan_network(architecture, nn_config)
+    builder = builder_for(args.nn_config)
+    plan = builder.plan(args.architecture, args.nn_config)
     for flag in ("metrics_file", "summary_file", "save_model"):
         _writable_parent(getattr(args, flag), "--" + flag.replace("_", "-"))
     data.prepare(
@@ -229,7 +227,31 @@ def _run(args: argparse.Namespace) -> int:
         synthetic_shape=(plan.in_channels, *plan.in_size),
         synthetic_size=args.synthetic_size,
     )
-    from enas_trial.train import TrainingConfig, save_checkpoint, train
+    reporter = reporting.MetricReporter(
+        metrics_file=args.metrics_file, metrics_format=args.metrics_format, push=push
+    )
+    try:
+        result = _train(args, builder, plan, splits, device, reporter)
+    except torch.cuda.OutOfMemoryError:
+        raise TrialRuntimeError(
+            f"out of GPU memory with batch size {args.batch_size} for this "
+            f"{plan.depth}-layer child; lower --batch-size"
+        ) from None
+    _summarise(plan, result.to_dict(), args.summary_file)
+    return 0
+
+
+def _train(  # noqa: PLR0917 (a private helper of _run, called once)
+    args: argparse.Namespace,
+    builder: Builder,
+    plan: Plan,
+    splits: data.Splits,
+    device: str,
+    reporter: reporting.MetricReporter,
+) -> Any:
+    import torch
+
+    from enas_trial.training import TrainingConfig, save_checkpoint, train
 
     config = TrainingConfig(
         epochs=args.num_epochs,
@@ -242,32 +264,25 @@ def _run(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=device,
     )
-    reporter = reporting.MetricReporter(
-        metrics_file=args.metrics_file, metrics_format=args.metrics_format, push=push
-    )
     saver = None
     if args.save_model is not None:
-        extra = {"architecture": architecture.encode(), "nn_config": args.nn_config}
+        extra = {"architecture": args.architecture, "nn_config": args.nn_config}
 
         def saver(model: torch.nn.Module) -> None:
             save_checkpoint(args.save_model, model, extra)
 
-    try:
-        result = train(
-            plan,
-            splits,
-            config,
-            reporter,
-            process_age=lambda: time.monotonic() - _STARTED,
-            save_model=saver,
-        )
-    except torch.cuda.OutOfMemoryError:
-        raise TrialRuntimeError(
-            f"out of GPU memory with batch size {args.batch_size} for this "
-            f"{len(plan.layers)}-layer child; lower --batch-size"
-        ) from None
-    _summarise(plan, result.to_dict(), args.summary_file)
-    return 0
+    # The seed is set before the network is built, so that its initial weights reproduce too.
+    torch.manual_seed(args.seed)
+    model = builder.build(plan, args.dropout)
+    return train(
+        plan,
+        model,
+        splits,
+        config,
+        reporter,
+        process_age=lambda: time.monotonic() - _STARTED,
+        save_model=saver,
+    )
 
 
 def _device(args: argparse.Namespace, cuda_available: bool, gpus: int) -> str:
@@ -284,7 +299,7 @@ def _device(args: argparse.Namespace, cuda_available: bool, gpus: int) -> str:
     return "cuda"
 
 
-def _summarise(plan: NetworkPlan, summary: dict[str, Any], path: Path | None) -> None:
+def _summarise(plan: Plan, summary: dict[str, Any], path: Path | None) -> None:
     # No `Name=value` here: Katib's collector would read it as another metric point.
     log.info(
         "done: best validation accuracy %.4f (epoch %d), final %.4f, test accuracy %.4f, "
@@ -294,7 +309,7 @@ def _summarise(plan: NetworkPlan, summary: dict[str, Any], path: Path | None) ->
         summary["final_validation_accuracy"],
         summary["test_accuracy"],
         f"{summary['parameters']:,}",
-        len(plan.layers),
+        plan.depth,
         summary["seconds"],
         summary["device"],
     )

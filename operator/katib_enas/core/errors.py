@@ -19,9 +19,5 @@ class InvalidArchitectureError(KatibEnasError):
     """An `architecture` or `nn_config` assignment is malformed or inconsistent."""
 
 
-class InvalidTrialError(KatibEnasError):
-    """A trial in a request carries malformed assignments or metric values."""
-
-
 class ServeError(KatibEnasError):
     """A server cannot start: its address is taken or not allowed."""

@@ -26,6 +26,7 @@ class _Rule:
     low_open: bool  # True: value must be > low (else >= low)
     none_ok: bool  # the literal "None" switches the feature off
     choices: tuple[str, ...] = ()
+    names: bool = False  # a registry's name, checked by the registry (`spaces`, `strategies`)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,13 @@ class EnasSettings:
     seed: int = -1
     """Seed of every random choice (ours). -1: derived from the experiment name, and echoed back
     to Katib so that a restarted service uses the same one. int >= -1."""
+    search_space: str = "macro"
+    """The kind of search space `nasConfig` describes (ours): `macro` - one operation per layer
+    plus skip connections, Katib's stock `enas` format."""
+    strategy: str = "reinforce"
+    """How architectures are chosen (ours): `reinforce` - the ENAS controller trained with
+    REINFORCE; `random` - uniformly at random, learning nothing (the baseline to compare with,
+    at the same budget)."""
 
     @property
     def failed_reward_value(self) -> float | None:
@@ -94,6 +102,9 @@ RULES: Mapping[str, _Rule] = {
     "controller_grad_bound": _FLOAT_POS,
     "failed_trial_reward": _Rule(str, None, None, False, False, ("worst", "skip")),
     "seed": _Rule(int, -1, 2**31 - 1, False, False),
+    # Names the registries check (`katib_enas.core.spaces`, `katib_enas.core.strategies`).
+    "search_space": _Rule(str, None, None, False, False, names=True),
+    "strategy": _Rule(str, None, None, False, False, names=True),
 }
 
 STOCK_DEFAULTS: Mapping[str, str] = {
@@ -145,6 +156,10 @@ def _parse_value(name: str, text: str, rule: _Rule) -> object:
     where = f"algorithmSettings.{name}"
     if rule.none_ok and text == NONE:
         return None
+    if rule.names:
+        if not text:
+            raise InvalidSettingsError(f"{where}: must not be empty")
+        return text
     if rule.kind is str:
         if text in rule.choices:
             return text

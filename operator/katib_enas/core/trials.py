@@ -17,34 +17,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-
-class Condition(enum.IntEnum):
-    """Katib's `TrialStatus.TrialConditionType` (the proto enum numbers)."""
-
-    CREATED = 0
-    RUNNING = 1
-    SUCCEEDED = 2
-    KILLED = 3
-    FAILED = 4
-    METRICSUNAVAILABLE = 5
-    EARLYSTOPPED = 6
-    UNKNOWN = 7
-
-
-class ObjectiveType(enum.Enum):
-    MAXIMIZE = "maximize"
-    MINIMIZE = "minimize"
-
-
-@dataclass(frozen=True)
-class Objective:
-    type: ObjectiveType
-    metric_name: str
-    goal: float | None = None
-
-    def reward(self, value: float) -> float:
-        """The controller maximises rewards: flip the sign of a minimised metric."""
-        return value if self.type is ObjectiveType.MAXIMIZE else -value
+from katib_enas.core.katib import FAILED_LIKE, SUCCEEDED_LIKE, Condition, Objective
 
 
 @dataclass(frozen=True)
@@ -74,17 +47,13 @@ class Judgement:
     metric: float | None = None
 
 
-_FINISHED_OK = (Condition.SUCCEEDED, Condition.EARLYSTOPPED)
-_FAILED = (Condition.FAILED, Condition.METRICSUNAVAILABLE)
-
-
 def judge(trial: TrialRecord, objective: Objective) -> Judgement:
     """Apply the module's rule to one trial."""
-    if trial.condition in _FAILED:
+    if trial.condition in FAILED_LIKE:
         return Judgement(Outcome.FAILED)
     if trial.condition is Condition.KILLED:
         return Judgement(Outcome.SKIPPED)
-    if trial.condition not in _FINISHED_OK:
+    if trial.condition not in SUCCEEDED_LIKE:
         return Judgement(Outcome.PENDING)
     value = parse_metric(trial.metrics.get(objective.metric_name))
     if value is None:

@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import logging
 from concurrent import futures
-from typing import Any
 
 import grpc
 
+from katib_enas.core.katib import parse_time
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.collectors import MetricLog, parse_time
+from katib_enas.local.collectors.parsing import MetricLog
 from katib_enas.local.store import Store
 
 log = logging.getLogger(__name__)
 
 
-class DBManager(pb_grpc.DBManagerServicer):  # type: ignore[misc]
+class DBManager(pb_grpc.DBManagerServicer):
     """The three DBManager calls over a `Store`."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def ReportObservationLog(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def ReportObservationLog(  # noqa: N802
+        self, request: pb.ReportObservationLogRequest, context: grpc.ServicerContext
+    ) -> pb.ReportObservationLogReply:
         if not request.trial_name:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "trial_name: must not be empty")
         logs = [
@@ -41,7 +43,9 @@ class DBManager(pb_grpc.DBManagerServicer):  # type: ignore[misc]
         log.debug("stored %d metric log(s) for %s", len(logs), request.trial_name)
         return pb.ReportObservationLogReply()
 
-    def GetObservationLog(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def GetObservationLog(  # noqa: N802
+        self, request: pb.GetObservationLogRequest, context: grpc.ServicerContext
+    ) -> pb.GetObservationLogReply:
         entries = self._store.logs(request.trial_name, request.metric_name)
         try:
             start = parse_time(request.start_time) if request.start_time else None
@@ -65,12 +69,14 @@ class DBManager(pb_grpc.DBManagerServicer):  # type: ignore[misc]
             )
         return pb.GetObservationLogReply(observation_log=pb.ObservationLog(metric_logs=selected))
 
-    def DeleteObservationLog(self, request: Any, context: Any) -> Any:  # noqa: N802
+    def DeleteObservationLog(  # noqa: N802
+        self, request: pb.DeleteObservationLogRequest, context: grpc.ServicerContext
+    ) -> pb.DeleteObservationLogReply:
         self._store.delete_logs(request.trial_name)
         return pb.DeleteObservationLogReply()
 
 
-def make_dbmanager_server(store: Store, address: str = "127.0.0.1:0") -> tuple[grpc.Server, int]:
+def start_dbmanager(store: Store, address: str = "127.0.0.1:0") -> tuple[grpc.Server, int]:
     """Start a DBManager server on `address`; returns it and the bound port."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     pb_grpc.add_DBManagerServicer_to_server(DBManager(store), server)

@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
-from katib_enas.local.experiment import Objective
+from katib_enas.core.katib import FAILED_LIKE, Condition, Objective
 from katib_enas.local.results import best_trial
-from katib_enas.local.store import FAILED_LIKE, TrialRecord
+from katib_enas.local.store import StoredTrial
 
 log = logging.getLogger("katib_enas.local")
 
@@ -47,7 +47,7 @@ class Progress:
         if self._live is not None:
             self._live.__exit__(kind, error, trace)
 
-    def line(self, trials: Sequence[TrialRecord]) -> str:
+    def line(self, trials: Sequence[StoredTrial]) -> str:
         counts = Counter(t.condition for t in trials)
         failed = sum(counts[c] for c in FAILED_LIKE)
         best = best_trial(trials, self._objective)
@@ -58,15 +58,15 @@ class Progress:
             else "no result yet"
         )
         return (
-            f"trials {len(trials)}{total}: {counts['Running']} running, "
-            f"{counts['Succeeded']} succeeded, {failed} failed | {best_text}"
+            f"trials {len(trials)}{total}: {counts[Condition.RUNNING]} running, "
+            f"{counts[Condition.SUCCEEDED]} succeeded, {failed} failed | {best_text}"
         )
 
-    def update(self, trials: Sequence[TrialRecord]) -> None:
+    def update(self, trials: Sequence[StoredTrial]) -> None:
         if self._live is not None:
             self._live.update(Text(self.line(trials)))
 
-    def event(self, text: str, trials: Sequence[TrialRecord]) -> None:
+    def event(self, text: str, trials: Sequence[StoredTrial]) -> None:
         if self._live is not None:
             self._console.print(text, markup=False)
             self.update(trials)

@@ -9,32 +9,13 @@ is the only place in local mode that builds protobuf messages for the suggestion
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from katib_enas.core.search_space import ParameterSpec
+from katib_enas.core.katib import Condition, pick
+from katib_enas.core.spaces.operations import ParameterSpec
 from katib_enas.katib_api import pb
 from katib_enas.local.experiment import Experiment
-from katib_enas.local.store import (
-    CREATED,
-    EARLY_STOPPED,
-    FAILED,
-    KILLED,
-    METRICS_UNAVAILABLE,
-    RUNNING,
-    SUCCEEDED,
-    TrialRecord,
-)
-
-CONDITIONS: Mapping[str, int] = {
-    CREATED: pb.TrialStatus.CREATED,
-    RUNNING: pb.TrialStatus.RUNNING,
-    SUCCEEDED: pb.TrialStatus.SUCCEEDED,
-    KILLED: pb.TrialStatus.KILLED,
-    FAILED: pb.TrialStatus.FAILED,
-    METRICS_UNAVAILABLE: pb.TrialStatus.METRICSUNAVAILABLE,
-    EARLY_STOPPED: pb.TrialStatus.EARLYSTOPPED,
-}
+from katib_enas.local.store import StoredTrial
 
 
 def merged_settings(
@@ -46,7 +27,9 @@ def merged_settings(
     return list(settings.items())
 
 
-def experiment_message(experiment: Experiment, echoed: Sequence[tuple[str, str]] = ()) -> Any:
+def experiment_message(
+    experiment: Experiment, echoed: Sequence[tuple[str, str]] = ()
+) -> pb.Experiment:
     """`api.v1.beta1.Experiment` for our loaded Experiment."""
     spec = pb.ExperimentSpec(
         objective=_objective(experiment),
@@ -81,7 +64,7 @@ def experiment_message(experiment: Experiment, echoed: Sequence[tuple[str, str]]
     return pb.Experiment(name=experiment.name, spec=spec)
 
 
-def trial_message(experiment: Experiment, trial: TrialRecord) -> Any:
+def trial_message(experiment: Experiment, trial: StoredTrial) -> pb.Trial:
     """`api.v1.beta1.Trial` as Katib sends it: latest condition, strategy-picked metrics."""
     message = pb.Trial(
         name=trial.name,
@@ -95,45 +78,42 @@ def trial_message(experiment: Experiment, trial: TrialRecord) -> Any:
         status=pb.TrialStatus(
             start_time=trial.start_time or "",
             completion_time=trial.completion_time or "",
-            condition=CONDITIONS[trial.condition],
+            # Our Condition numbers are the proto's.
+            condition=pb.TrialStatus.TrialConditionType.ValueType(trial.condition),
         ),
     )
-    strategies = experiment.objective.strategies
-    for name in experiment.objective.metric_names:
+    objective = experiment.objective
+    for name in objective.metric_names:
         summary = trial.observation.get(name)
         if summary is None:
             continue
-        value = _pick(summary, strategies.get(name, "latest"))
+        value = pick(summary, objective.strategy(name))
         message.status.observation.metrics.add(name=name, value=value)
     return message
 
 
 def suggestions_request(
     experiment: Experiment,
-    trials: Sequence[TrialRecord],
+    trials: Sequence[StoredTrial],
     *,
     current: int,
     total: int,
     echoed: Sequence[tuple[str, str]] = (),
-) -> Any:
+) -> pb.GetSuggestionsRequest:
     """`GetSuggestionsRequest` for `current` new assignments, `total` requested in all."""
     return pb.GetSuggestionsRequest(
         experiment=experiment_message(experiment, echoed),
-        trials=[trial_message(experiment, t) for t in trials if t.condition != METRICS_UNAVAILABLE],
+        trials=[
+            trial_message(experiment, t)
+            for t in trials
+            if t.condition is not Condition.METRICSUNAVAILABLE
+        ],
         current_request_number=current,
         total_request_number=total,
     )
 
 
-def _pick(summary: Mapping[str, str], strategy: str) -> str:
-    # Katib falls back to the latest value when min/max is `unavailable`.
-    value = summary.get(strategy, "unavailable")
-    if value == "unavailable":
-        return summary.get("latest", "unavailable")
-    return value
-
-
-def _objective(experiment: Experiment) -> Any:
+def _objective(experiment: Experiment) -> pb.ObjectiveSpec:
     objective = experiment.objective
     return pb.ObjectiveSpec(
         type=pb.MAXIMIZE if objective.maximize else pb.MINIMIZE,
@@ -143,10 +123,10 @@ def _objective(experiment: Experiment) -> Any:
     )
 
 
-def _parameter(spec: ParameterSpec) -> Any:
+def _parameter(spec: ParameterSpec) -> pb.ParameterSpec:
     return pb.ParameterSpec(
         name=spec.name,
-        parameter_type=spec.type.value,
+        parameter_type=pb.ParameterType.ValueType(spec.type.value),
         feasible_space=pb.FeasibleSpace(
             min=spec.min, max=spec.max, step=spec.step, list=list(spec.values)
         ),

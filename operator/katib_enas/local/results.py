@@ -17,26 +17,19 @@ from rich.console import Console
 from rich.table import Table
 
 from katib_enas.atomic import write_atomic
-from katib_enas.core.architecture import (
-    ARCHITECTURE,
-    NN_CONFIG,
-    check_pair,
-    decode_architecture,
-    decode_nn_config,
-)
-from katib_enas.core.errors import KatibEnasError
-from katib_enas.core.search_space import Operation
-from katib_enas.local.experiment import Objective
-from katib_enas.local.store import SUCCEEDED, TrialRecord
+from katib_enas.core.katib import Condition, Objective, parse_time
+from katib_enas.core.spaces import describe
+from katib_enas.local.store import StoredTrial
 
+# The order the summary line counts conditions in.
 CONDITION_ORDER = (
-    "Created",
-    "Running",
-    "Succeeded",
-    "Failed",
-    "MetricsUnavailable",
-    "Killed",
-    "EarlyStopped",
+    Condition.CREATED,
+    Condition.RUNNING,
+    Condition.SUCCEEDED,
+    Condition.FAILED,
+    Condition.METRICSUNAVAILABLE,
+    Condition.KILLED,
+    Condition.EARLYSTOPPED,
 )
 
 
@@ -47,17 +40,17 @@ class RunSummary:
     experiment: str
     status: str
     reason: str
-    counts: dict[str, int]
-    best: TrialRecord | None
-    trials: tuple[TrialRecord, ...]
+    counts: dict[str, int]  # by Katib's spelling of the condition
+    best: StoredTrial | None
+    trials: tuple[StoredTrial, ...]
 
 
-def best_trial(trials: Sequence[TrialRecord], objective: Objective) -> TrialRecord | None:
+def best_trial(trials: Sequence[StoredTrial], objective: Objective) -> StoredTrial | None:
     """The succeeded trial with the best objective value (earliest on ties), as Katib's
     `currentOptimalTrial`."""
-    best: TrialRecord | None = None
+    best: StoredTrial | None = None
     for trial in trials:
-        if trial.condition != SUCCEEDED or trial.objective is None:
+        if trial.condition is not Condition.SUCCEEDED or trial.objective is None:
             continue
         if best is None or objective.better(trial.objective, best.objective):
             best = trial
@@ -65,9 +58,9 @@ def best_trial(trials: Sequence[TrialRecord], objective: Objective) -> TrialReco
 
 
 def summarize_run(
-    experiment: str, status: str, reason: str, trials: Sequence[TrialRecord], objective: Objective
+    experiment: str, status: str, reason: str, trials: Sequence[StoredTrial], objective: Objective
 ) -> RunSummary:
-    counts = Counter(t.condition for t in trials)
+    counts = Counter(t.condition.katib_name for t in trials)
     return RunSummary(
         experiment,
         status,
@@ -78,48 +71,12 @@ def summarize_run(
     )
 
 
-def describe_architecture(assignments: dict[str, str]) -> list[str]:
-    """The `architecture`/`nn_config` pair as one readable line per layer (empty if absent)."""
-    if ARCHITECTURE not in assignments or NN_CONFIG not in assignments:
-        return []
-    try:
-        arch = decode_architecture(assignments[ARCHITECTURE])
-        config = decode_nn_config(assignments[NN_CONFIG])
-        check_pair(arch, config)
-    except KatibEnasError as error:
-        return [f"(cannot decode: {error})"]
-    lines = [f"input {'x'.join(str(s) for s in config.input_sizes)}"]
-    for index, layer in enumerate(arch.layers):
-        inputs = ["previous layer" if index else "input"]
-        inputs += [f"layer {k}" for k, bit in enumerate(layer.skips) if bit and k != index - 1]
-        op = describe_operation(config.embedding[layer.op_id])
-        lines.append(f"layer {index}: {op}  <- {', '.join(inputs)}")
-    lines.append(f"output {'x'.join(str(s) for s in config.output_sizes)} classes")
-    return lines
-
-
-def describe_operation(op: Operation) -> str:
-    """`convolution 5x5, 32 filters, stride 1` style text for one operation."""
-    params = op.param_dict
-    size = params.get("filter_size")
-    parts = []
-    if op.op_type == "reduction":
-        kind = str(params.get("reduction_type", "pooling")).replace("_", " ")
-        pool = params.get("pool_size")
-        return f"{kind} {pool}x{pool}" if pool is not None else kind
-    parts.append(op.op_type.replace("_", " ") + (f" {size}x{size}" if size is not None else ""))
-    if "num_filter" in params:
-        parts.append(f"{params['num_filter']} filters")
-    if "depth_multiplier" in params:
-        parts.append(f"depth multiplier {params['depth_multiplier']}")
-    parts.append(f"stride {params.get('stride', 1)}")
-    return ", ".join(parts)
-
-
 def render(summary: RunSummary, console: Console, *, objective: Objective) -> None:
     """Print the summary table and the best trial."""
     counts = ", ".join(
-        f"{summary.counts[c]} {c.lower()}" for c in CONDITION_ORDER if summary.counts.get(c)
+        f"{summary.counts[c.katib_name]} {c.katib_name.lower()}"
+        for c in CONDITION_ORDER
+        if summary.counts.get(c.katib_name)
     )
     console.print(
         f"[bold]{summary.experiment}[/bold]: {summary.status}"
@@ -139,7 +96,7 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
         table.add_row(
             f"{trial.seq}{mark}",
             trial.name,
-            trial.condition,
+            trial.condition.katib_name,
             value,
             _seconds(trial),
             trial.message,
@@ -154,7 +111,7 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
         if best.objective is not None
         else f"best trial: {best.name}"
     )
-    for line in describe_architecture(best.assignment_dict):
+    for line in describe(best.assignment_dict):
         console.print("  " + line, markup=False, soft_wrap=True)
 
 
@@ -165,7 +122,7 @@ def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, 
         "experiment": summary.experiment,
         "status": summary.status,
         "reason": summary.reason,
-        "objective": {"metric": objective.metric_name, "type": objective.type},
+        "objective": {"metric": objective.metric_name, "type": objective.type.value},
         "counts": summary.counts,
     }
     if best is not None:
@@ -174,7 +131,7 @@ def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, 
             "objective_value": best.objective,
             "observation": best.observation,
             "assignments": best.assignment_dict,
-            "layers": describe_architecture(best.assignment_dict),
+            "layers": describe(best.assignment_dict),
         }
     return document
 
@@ -189,9 +146,7 @@ def write_results(run_dir: Path, summary: RunSummary, objective: Objective) -> N
     console.file.close()
 
 
-def _seconds(trial: TrialRecord) -> str:
-    from katib_enas.local.collectors import parse_time
-
+def _seconds(trial: StoredTrial) -> str:
     if not trial.start_time or not trial.completion_time:
         return ""
     delta = parse_time(trial.completion_time) - parse_time(trial.start_time)

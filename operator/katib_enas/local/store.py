@@ -18,20 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from katib_enas.atomic import replacing
-from katib_enas.local.collectors import MetricLog
-
-# Katib's Trial conditions, spelled as in its Trial status.
-CREATED = "Created"
-RUNNING = "Running"
-SUCCEEDED = "Succeeded"
-KILLED = "Killed"
-FAILED = "Failed"
-METRICS_UNAVAILABLE = "MetricsUnavailable"
-EARLY_STOPPED = "EarlyStopped"
-ACTIVE = frozenset({CREATED, RUNNING})
-COMPLETED = frozenset({SUCCEEDED, KILLED, FAILED, METRICS_UNAVAILABLE, EARLY_STOPPED})
-# What Katib counts against maxFailedTrialCount.
-FAILED_LIKE = frozenset({FAILED, METRICS_UNAVAILABLE})
+from katib_enas.core.katib import Condition
+from katib_enas.local.collectors.parsing import MetricLog
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -60,12 +48,13 @@ CREATE INDEX IF NOT EXISTS observation_logs_trial ON observation_logs (trial_nam
 
 
 @dataclass(frozen=True)
-class TrialRecord:
-    """One trial as stored; `observation` maps metric -> {min, max, latest}."""
+class StoredTrial:
+    """One trial of the run (Katib's Trial object); `observation` maps metric -> {min, max,
+    latest}. Conditions are stored with Katib's spelling (`MetricsUnavailable`)."""
 
     name: str
     seq: int
-    condition: str
+    condition: Condition
     assignments: tuple[tuple[str, str], ...]
     labels: dict[str, str]
     start_time: str | None
@@ -132,7 +121,13 @@ class Store:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM trials").fetchone()[0]
             db.execute(
                 "INSERT INTO trials (name, seq, condition, assignments, labels) VALUES (?,?,?,?,?)",
-                (name, seq, CREATED, json.dumps(list(assignments)), json.dumps(labels)),
+                (
+                    name,
+                    seq,
+                    Condition.CREATED.katib_name,
+                    json.dumps(list(assignments)),
+                    json.dumps(labels),
+                ),
             )
 
     def set_running(self, name: str, start_time: str) -> None:
@@ -143,14 +138,14 @@ class Store:
                 "UPDATE trials SET condition = ?, start_time = ?, completion_time = NULL, "
                 "message = '', exit_code = NULL, objective = NULL, observation = '{}' "
                 "WHERE name = ?",
-                (RUNNING, start_time, name),
+                (Condition.RUNNING.katib_name, start_time, name),
             )
 
     def finish_trial(
         self,
         name: str,
         *,
-        condition: str,
+        condition: Condition,
         completion_time: str,
         message: str,
         exit_code: int | None,
@@ -162,7 +157,7 @@ class Store:
                 "UPDATE trials SET condition = ?, completion_time = ?, message = ?, exit_code = ?,"
                 " objective = ?, observation = ? WHERE name = ?",
                 (
-                    condition,
+                    condition.katib_name,
                     completion_time,
                     message,
                     exit_code,
@@ -172,17 +167,17 @@ class Store:
                 ),
             )
 
-    def trials(self) -> list[TrialRecord]:
+    def trials(self) -> list[StoredTrial]:
         with self._lock:
             rows = self._db.execute(
                 "SELECT name, seq, condition, assignments, labels, start_time, completion_time,"
                 " message, exit_code, objective, observation FROM trials ORDER BY seq"
             ).fetchall()
         return [
-            TrialRecord(
+            StoredTrial(
                 name=row[0],
                 seq=row[1],
-                condition=row[2],
+                condition=Condition.from_katib_name(row[2]),
                 assignments=tuple((str(k), str(v)) for k, v in json.loads(row[3])),
                 labels=json.loads(row[4]),
                 start_time=row[5],

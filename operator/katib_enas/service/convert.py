@@ -1,6 +1,6 @@
-"""The protobuf boundary: Katib requests in, domain objects out, and suggestions back to replies.
-
-Nothing else in the project touches `*_pb2` messages.
+"""The suggestion service's protobuf boundary: Katib requests in, domain objects out, and
+suggestions back to replies. The servicer and the core never touch `*_pb2` messages; the local
+runner, which plays Katib's side, builds its requests in `katib_enas.local.requests`.
 """
 
 from __future__ import annotations
@@ -9,14 +9,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from katib_enas.core.errors import InvalidSearchSpaceError, InvalidSettingsError
-from katib_enas.core.search_space import (
+from katib_enas.core.katib import Condition, Objective, ObjectiveType
+from katib_enas.core.spaces.operations import (
     GraphConfig,
     NasConfig,
     OperationSpec,
     ParameterSpec,
     ParameterType,
 )
-from katib_enas.core.trials import Condition, Objective, ObjectiveType, TrialRecord
+from katib_enas.core.trials import TrialRecord
 from katib_enas.katib_api import pb
 
 
@@ -50,7 +51,12 @@ def objective_from_proto(objective: pb.ObjectiveSpec) -> Objective:
     if not objective.objective_metric_name:
         raise InvalidSettingsError("objective.objectiveMetricName is missing")
     # proto3 `double goal` has no presence: 0 means "no goal" as often as it means 0.
-    return Objective(kind, objective.objective_metric_name, objective.goal or None)
+    return Objective(
+        kind,
+        objective.objective_metric_name,
+        objective.goal or None,
+        tuple(objective.additional_metric_names),
+    )
 
 
 def nas_from_proto(nas: pb.NasConfig) -> NasConfig:
@@ -79,11 +85,10 @@ def trials_from_proto(trials: Iterable[pb.Trial]) -> list[TrialRecord]:
     records = []
     for trial in trials:
         status = trial.status
-        condition = int(status.condition)
         records.append(
             TrialRecord(
                 name=trial.name,
-                condition=Condition(condition) if 0 <= condition <= 7 else Condition.UNKNOWN,
+                condition=Condition.from_number(int(status.condition)),
                 assignments={a.name: a.value for a in trial.spec.parameter_assignments.assignments},
                 metrics={m.name: m.value for m in status.observation.metrics},
                 completion_time=status.completion_time,

@@ -14,21 +14,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from katib_enas import __version__
 from katib_enas.core.errors import ServeError
-from katib_enas.core.strategy import LearnReport
-from katib_enas.core.trials import Condition
+from katib_enas.core.katib import Condition
+from katib_enas.core.strategies import LearnReport
 
 PREFIX = "katib_enas"
-# Katib's spelling of its trial conditions (TrialConditionType).
-CONDITION_NAMES = {
-    Condition.CREATED: "Created",
-    Condition.RUNNING: "Running",
-    Condition.SUCCEEDED: "Succeeded",
-    Condition.KILLED: "Killed",
-    Condition.FAILED: "Failed",
-    Condition.METRICSUNAVAILABLE: "MetricsUnavailable",
-    Condition.EARLYSTOPPED: "EarlyStopped",
-    Condition.UNKNOWN: "Unknown",
-}
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -36,8 +25,7 @@ class ServiceMetrics:
     """Every metric the service exports."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        self.registry = registry or CollectorRegistry()
-        r = self.registry
+        self.registry = r = registry or CollectorRegistry()
         self.rpc_requests = Counter(
             f"{PREFIX}_rpc_requests",
             "gRPC calls handled, by method and status code",
@@ -60,6 +48,18 @@ class ServiceMetrics:
             ["condition"],
             registry=r,
         )
+        self._learning_metrics(r)
+        build = Gauge(
+            f"{PREFIX}_build_info",
+            "Build information (always 1)",
+            ["version", "python_version", "torch_version"],
+            registry=r,
+        )
+        build.labels(__version__, platform.python_version(), torch.__version__).set(1)
+        for condition in Condition:
+            self.trials.labels(condition.katib_name)
+
+    def _learning_metrics(self, r: CollectorRegistry) -> None:
         self.updates = Counter(
             f"{PREFIX}_controller_updates", "REINFORCE updates of the controller", registry=r
         )
@@ -91,19 +91,10 @@ class ServiceMetrics:
         self.best = Gauge(
             f"{PREFIX}_best_objective_value", "Best objective metric value among trials", registry=r
         )
-        build = Gauge(
-            f"{PREFIX}_build_info",
-            "Build information (always 1)",
-            ["version", "python_version", "torch_version"],
-            registry=r,
-        )
-        build.labels(__version__, platform.python_version(), torch.__version__).set(1)
-        for condition in Condition:
-            self.trials.labels(CONDITION_NAMES[condition])
 
     def record_learning(self, report: LearnReport) -> None:
         for condition in Condition:
-            self.trials.labels(CONDITION_NAMES[condition]).set(report.counts.get(condition, 0))
+            self.trials.labels(condition.katib_name).set(report.counts.get(condition, 0))
         if report.replayed:
             self.replays.inc()
         if report.updates:

@@ -50,18 +50,6 @@ class SuggestionServer:
         self.server.stop(grace).wait()
 
 
-def make_server(
-    address: str = "127.0.0.1:0",
-    *,
-    state_dir: Path | None = None,
-    workers: int = 4,
-    metrics: ServiceMetrics | None = None,
-) -> tuple[grpc.Server, int]:
-    """Start a suggestion server on `address`; return it and its bound port."""
-    started = start_server(address, state_dir=state_dir, workers=workers, metrics=metrics)
-    return started.server, started.port
-
-
 def start_server(
     address: str = "127.0.0.1:0",
     *,
@@ -69,6 +57,7 @@ def start_server(
     workers: int = 4,
     metrics: ServiceMetrics | None = None,
 ) -> SuggestionServer:
+    """Start a suggestion server on `address` (port 0: any free port, see `.port`)."""
     # The controller's tensors are tiny: one thread is fastest and keeps replays bit-identical.
     torch.set_num_threads(1)
     server = grpc.server(

@@ -8,23 +8,18 @@ Katib as UNKNOWN, and a reply never holds a different number of assignments than
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
-from katib_enas.core import state
-from katib_enas.core.enas import EnasStrategy
 from katib_enas.core.errors import InvalidSettingsError, KatibEnasError
-from katib_enas.core.search_space import SearchSpace
-from katib_enas.core.settings import ECHOED, EnasSettings, parse_settings
+from katib_enas.core.settings import ECHOED
 from katib_enas.katib_api import pb, pb_grpc
+from katib_enas.service import sessions
 from katib_enas.service.convert import (
-    ExperimentInput,
     experiment_from_proto,
     reply_from_assignments,
     trials_from_proto,
@@ -37,32 +32,18 @@ MAX_REQUEST_NUMBER = 10_000
 R = TypeVar("R")
 
 
-@dataclass
-class Session:
-    """One experiment's strategy, its checkpoint file and the lock that serialises its calls."""
-
-    strategy: EnasStrategy
-    settings: EnasSettings
-    checkpoint: Path | None
-    lock: threading.Lock
-
-
-class SuggestionServicer(pb_grpc.SuggestionServicer):  # type: ignore[misc]
+class SuggestionServicer(pb_grpc.SuggestionServicer):
     """The ENAS suggestion service; one instance serves any number of experiments."""
 
     def __init__(self, metrics: ServiceMetrics, state_dir: Path | None = None) -> None:
         self.metrics = metrics
-        self.state_dir = state_dir
-        self._sessions: dict[tuple[object, ...], Session] = {}
-        self._sessions_lock = threading.Lock()
+        self.sessions = sessions.Sessions(state_dir)
 
     def ValidateAlgorithmSettings(  # noqa: N802 (gRPC method name)
         self, request: pb.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
     ) -> pb.ValidateAlgorithmSettingsReply:
         def validate() -> pb.ValidateAlgorithmSettingsReply:
-            experiment = experiment_from_proto(request.experiment)
-            SearchSpace.from_nas_config(experiment.nas)
-            parse_settings(experiment.settings, experiment.name)
+            sessions.validate(experiment_from_proto(request.experiment))
             return pb.ValidateAlgorithmSettingsReply()
 
         return self._call("ValidateAlgorithmSettings", context, validate)
@@ -78,13 +59,13 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):  # type: ignore[misc]
             raise InvalidSettingsError(
                 f"current_request_number must be in 0..{MAX_REQUEST_NUMBER}, got {count}"
             )
-        session = self._session(request.experiment)
+        session = self.sessions.get(experiment_from_proto(request.experiment))
         trials = trials_from_proto(request.trials)
         key = int(request.total_request_number) * 1_000_003 + len(trials)
         with session.lock:
             report = session.strategy.observe(trials)
-            if report.learned and session.checkpoint is not None:
-                state.save(session.checkpoint, session.strategy.state_dict())
+            if report.learned:
+                session.save()
             architectures = session.strategy.suggest(count, key) if count else []
             assignments = [session.strategy.assignments(a) for a in architectures]
         self.metrics.record_learning(report)
@@ -101,55 +82,6 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):  # type: ignore[misc]
             )
         echoed = [(name, str(getattr(session.settings, name))) for name in ECHOED]
         return reply_from_assignments(assignments, echoed)
-
-    def _session(self, experiment_proto: pb.Experiment) -> Session:
-        """The experiment's session, created (and restored from its checkpoint) on first use.
-
-        Keyed by what the session depends on, not by the raw request: Katib echoes our `seed`
-        back into the settings, which must not start a second session.
-        """
-        experiment = experiment_from_proto(experiment_proto)
-        settings = parse_settings(experiment.settings, experiment.name)
-        key = (experiment.name, experiment.nas, experiment.objective, settings)
-        with self._sessions_lock:
-            session = self._sessions.get(key)
-            if session is None:
-                session = self._new_session(experiment, settings)
-                self._sessions[key] = session
-        return session
-
-    def _new_session(self, experiment: ExperimentInput, settings: EnasSettings) -> Session:
-        space = SearchSpace.from_nas_config(experiment.nas)
-        strategy = EnasStrategy(space, experiment.objective, settings)
-        checkpoint = None
-        if self.state_dir is not None and self.state_dir.is_dir():
-            checkpoint = state.checkpoint_path(self.state_dir, experiment.name)
-            saved = state.load(checkpoint)
-            if saved is not None:
-                try:
-                    strategy.load_state_dict(saved)
-                    log.info(
-                        "experiment %s: resumed from %s (%d trials learned)",
-                        experiment.name,
-                        checkpoint,
-                        len(strategy.learned_trials),
-                    )
-                except (KatibEnasError, KeyError, ValueError, RuntimeError) as error:
-                    log.warning(
-                        "experiment %s: not resuming from %s: %s",
-                        experiment.name,
-                        checkpoint,
-                        error,
-                    )
-                    strategy = EnasStrategy(space, experiment.objective, settings)
-        log.info(
-            "experiment %s: %d layers, %d operations, seed %d",
-            experiment.name,
-            space.num_layers,
-            space.num_operations,
-            settings.seed,
-        )
-        return Session(strategy, settings, checkpoint, threading.Lock())
 
     def _call(self, method: str, context: grpc.ServicerContext, body: Callable[[], R]) -> R:
         """Run one RPC body with timing, metrics and the error mapping of the module docstring."""

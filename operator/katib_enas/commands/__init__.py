@@ -1,0 +1,1 @@
+"""The `katib-enas` subcommands, one module each (see `katib_enas.cli`)."""

@@ -1,0 +1,92 @@
+"""`katib-enas run [EXPERIMENT.yaml]`: run a Katib Experiment on this machine.
+
+Without a file it runs the bundled search on the offline `digits` data (the README's main job).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from katib_enas.envflags import add_flag
+
+HELP = "run a Katib Experiment locally (default: the bundled ENAS search on digits)"
+DEFAULT_EXAMPLE = "digits.yaml"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "experiment",
+        nargs="?",
+        type=Path,
+        help="Experiment YAML (kubeflow.org/v1beta1); default: the bundled digits search, or "
+        "with --resume the run directory's copy",
+    )
+    add_flag(
+        parser,
+        "--run-dir",
+        default=None,
+        type=Path,
+        help="where the database, trial logs and results go (default: ./runs/<experiment>, "
+        "or the first free ./runs/<experiment>-N)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run in --run-dir"
+    )
+    add_flag(
+        parser,
+        "--suggestion-address",
+        default=None,
+        help="HOST:PORT of a running suggestion service (default: start one in-process)",
+    )
+    add_flag(
+        parser,
+        "--trial-timeout",
+        default=3600.0,
+        type=float,
+        help="seconds before a trial is killed and counted as failed (a Job's "
+        "activeDeadlineSeconds wins)",
+    )
+
+
+def execute(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from katib_enas.local.experiment import load_experiment
+    from katib_enas.local.results import render
+    from katib_enas.local.rundir import RunDir, RunError, fresh_run_dir
+    from katib_enas.local.runner import Runner, RunOptions
+
+    path: Path | None = args.experiment
+    if path is None and args.resume and args.run_dir is not None:
+        path = RunDir(args.run_dir).experiment_file
+    if path is None:
+        path = bundled_example()
+    experiment = load_experiment(path)
+    problems = experiment.local_problems(remote_suggestion=args.suggestion_address is not None)
+    if problems:
+        raise RunError(f"{path}: cannot run locally: {problems[0]}")
+    run_dir = args.run_dir if args.run_dir is not None else fresh_run_dir(experiment.name)
+    if args.trial_timeout is not None and args.trial_timeout <= 0:
+        raise RunError("--trial-timeout: must be > 0 seconds")
+    options = RunOptions(
+        run_dir=run_dir.resolve(),  # trials run in their own directories
+        resume=args.resume,
+        suggestion_address=args.suggestion_address,
+        trial_timeout_s=args.trial_timeout,
+    )
+    logging.getLogger(__name__).info(
+        "experiment %s from %s, run directory %s", experiment.name, path, run_dir
+    )
+    runner = Runner(experiment, options, Console(stderr=True))
+    outcome = runner.run(path.read_text(encoding="utf-8"))
+    console = Console()
+    render(outcome.summary, console, objective=experiment.objective)
+    console.print(f"wall time {outcome.wall_seconds:.1f} s; results in {run_dir}", markup=False)
+    return outcome.exit_code
+
+
+def bundled_example() -> Path:
+    """The packaged digits Experiment (manifests/local/digits.yaml holds the same bytes)."""
+    return Path(__file__).resolve().parent.parent / "examples" / DEFAULT_EXAMPLE

@@ -1,0 +1,147 @@
+"""The macro search space (ENAS's first space): one operation per layer plus skip connections.
+
+Katib's stock `enas` space and format: `numLayers` layers, each one operation among all the op
+ids the `nasConfig` expands to, and for each earlier layer a skip bit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from katib_enas.core.errors import KatibEnasError
+from katib_enas.core.katib import from_katib_json
+from katib_enas.core.settings import EnasSettings
+from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind
+from katib_enas.core.spaces.macro.format import (
+    Architecture,
+    Layer,
+    check_pair,
+    decode_architecture,
+    decode_nn_config,
+    encode_nn_config,
+)
+from katib_enas.core.spaces.operations import (
+    GraphConfig,
+    NasConfig,
+    Operation,
+    check_graph,
+    expand_operations,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+    from katib_enas.core.policies import PolicyConfig
+    from katib_enas.core.spaces.macro.policy import MacroPolicy
+
+# The random baseline's skip probability: the controller's default skip target.
+UNIFORM_SKIP_RATE = 0.4
+
+
+@dataclass(frozen=True)
+class MacroSpace(Space[Architecture]):
+    """The flattened macro space: the graph and every operation, indexed by op id."""
+
+    kind = "macro"
+    graph: GraphConfig
+    operations: tuple[Operation, ...]
+
+    @property
+    def num_layers(self) -> int:
+        return self.graph.num_layers
+
+    @property
+    def num_operations(self) -> int:
+        return len(self.operations)
+
+    @classmethod
+    def from_nas_config(cls, nas: NasConfig) -> MacroSpace:
+        """Validate `nas` and number its operations exactly as Katib's stock service does."""
+        check_graph(nas.graph)
+        return cls(nas.graph, expand_operations(nas.operations))
+
+    def policy(self, config: PolicyConfig, seed: int) -> MacroPolicy:
+        from katib_enas.core.spaces.macro.policy import MacroPolicy
+
+        return MacroPolicy(self.num_layers, self.num_operations, config, seed)
+
+    def sample_uniform(self, generator: torch.Generator) -> Architecture:
+        import torch
+
+        layers_n = self.num_layers
+        ops = torch.randint(self.num_operations, (layers_n,), generator=generator)
+        bits = torch.rand(layers_n, layers_n, generator=generator) < UNIFORM_SKIP_RATE
+        return Architecture(
+            tuple(
+                Layer(int(ops[i]), tuple(int(b) for b in bits[i, :i].tolist()))
+                for i in range(layers_n)
+            )
+        )
+
+    def encode(self, architecture: Architecture) -> dict[str, str]:
+        return {
+            ARCHITECTURE: architecture.encode(),
+            NN_CONFIG: encode_nn_config(self.graph, self.operations, architecture),
+        }
+
+    def decode(self, assignments: Mapping[str, str]) -> Architecture:
+        architecture = decode_architecture(assignments.get(ARCHITECTURE, ""))
+        architecture.check(self.num_layers, self.num_operations)
+        return architecture
+
+    def summary(self) -> str:
+        return f"{self.num_layers} layers x {self.num_operations} operations"
+
+
+class MacroKind(SpaceKind):
+    name = "macro"
+
+    def parse(self, nas: NasConfig, settings: EnasSettings) -> MacroSpace:
+        return MacroSpace.from_nas_config(nas)
+
+    def owns(self, assignments: Mapping[str, str]) -> bool:
+        """Stock `nn_config`s name no kind: those are macro."""
+        try:
+            config = from_katib_json(assignments.get(NN_CONFIG, ""))
+        except json.JSONDecodeError:
+            return False
+        return isinstance(config, dict) and config.get("kind", self.name) == self.name
+
+    def describe(self, assignments: Mapping[str, str]) -> list[str]:
+        """One line per layer: its operation and what it reads."""
+        if ARCHITECTURE not in assignments or NN_CONFIG not in assignments:
+            return []
+        try:
+            arch = decode_architecture(assignments[ARCHITECTURE])
+            config = decode_nn_config(assignments[NN_CONFIG])
+            check_pair(arch, config)
+        except KatibEnasError as error:
+            return [f"(cannot decode: {error})"]
+        lines = [f"input {'x'.join(str(s) for s in config.input_sizes)}"]
+        for index, layer in enumerate(arch.layers):
+            inputs = ["previous layer" if index else "input"]
+            inputs += [f"layer {k}" for k, bit in enumerate(layer.skips) if bit and k != index - 1]
+            op = describe_operation(config.embedding[layer.op_id])
+            lines.append(f"layer {index}: {op}  <- {', '.join(inputs)}")
+        lines.append(f"output {'x'.join(str(s) for s in config.output_sizes)} classes")
+        return lines
+
+
+def describe_operation(op: Operation) -> str:
+    """`convolution 5x5, 32 filters, stride 1` style text for one operation."""
+    params = op.param_dict
+    size = params.get("filter_size")
+    if op.op_type == "reduction":
+        kind = str(params.get("reduction_type", "pooling")).replace("_", " ")
+        pool = params.get("pool_size")
+        return f"{kind} {pool}x{pool}" if pool is not None else kind
+    parts = [op.op_type.replace("_", " ") + (f" {size}x{size}" if size is not None else "")]
+    if "num_filter" in params:
+        parts.append(f"{params['num_filter']} filters")
+    if "depth_multiplier" in params:
+        parts.append(f"depth multiplier {params['depth_multiplier']}")
+    parts.append(f"stride {params.get('stride', 1)}")
+    return ", ".join(parts)

@@ -1,0 +1,291 @@
+"""Katib's `nasConfig` and its operations, flattened into numbered operations: shared by every
+search-space kind.
+
+Katib's stock `enas` service numbers operations by expanding each `operations[i]` into the
+Cartesian product of its parameters' values (last parameter fastest), consecutively in YAML order.
+We number them the same way so that op ids agree with Katib's for the same YAML, and we also
+handle what the stock code gets wrong: `double` ranges without overshoot, `int` without `step`,
+and `discrete` lists. The catalogue of operation types and their parameters lives here too, so
+that the suggestion side (validation) and the trial side (building layers) agree on it.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from katib_enas.core.errors import InvalidSearchSpaceError
+
+ParamValue = str | int | float
+
+# Values travel through JSON strings, `${trialParameters.*}` substitution and `sh -c`; any of
+# these characters would break one of those layers (and `'` is the stock format's stand-in for `"`).
+_UNSAFE_CHARS = re.compile(r"[\"'\\$`\n\r\t;&|<>(){}\[\]*?!#~ ]")
+
+
+class ParameterType(enum.Enum):
+    """Katib's `parameterType` values (the proto enum numbers)."""
+
+    DOUBLE = 1
+    INT = 2
+    DISCRETE = 3
+    CATEGORICAL = 4
+
+    @classmethod
+    def parse(cls, value: str | int) -> ParameterType:
+        """Accept the YAML spelling (`categorical`) or the proto enum number (4)."""
+        if isinstance(value, int):
+            for member in cls:
+                if member.value == value:
+                    return member
+        elif value.upper() in cls.__members__:
+            return cls[value.upper()]
+        raise InvalidSearchSpaceError(f"unknown parameterType {value!r}")
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One operation parameter as written in `nasConfig.operations[].parameters[]`."""
+
+    name: str
+    type: ParameterType
+    min: str = ""
+    max: str = ""
+    step: str = ""
+    values: tuple[str, ...] = ()
+
+    def expand(self, where: str) -> tuple[ParamValue, ...]:
+        """All values of this parameter, in Katib's order; `where` names the field in errors."""
+        if self.type is ParameterType.CATEGORICAL:
+            if not self.values:
+                raise InvalidSearchSpaceError(f"{where}.feasibleSpace.list is empty")
+            for value in self.values:
+                _check_safe(value, f"{where}.feasibleSpace.list")
+            return tuple(self.values)
+        if self.type is ParameterType.DISCRETE:
+            if not self.values:
+                raise InvalidSearchSpaceError(f"{where}.feasibleSpace.list is empty")
+            return tuple(_number(v, f"{where}.feasibleSpace.list") for v in self.values)
+        low = _decimal(self.min, f"{where}.feasibleSpace.min")
+        high = _decimal(self.max, f"{where}.feasibleSpace.max")
+        if high < low:
+            raise InvalidSearchSpaceError(f"{where}.feasibleSpace: max {self.max} < min {self.min}")
+        if self.type is ParameterType.INT:
+            step = _decimal(self.step, f"{where}.feasibleSpace.step") if self.step else Decimal(1)
+            if low != low.to_integral_value() or high != high.to_integral_value():
+                raise InvalidSearchSpaceError(f"{where}.feasibleSpace: int bounds must be integers")
+            if step <= 0 or step != step.to_integral_value():
+                raise InvalidSearchSpaceError(
+                    f"{where}.feasibleSpace.step must be a positive integer"
+                )
+            return tuple(range(int(low), int(high) + 1, int(step)))
+        if not self.step:
+            raise InvalidSearchSpaceError(f"{where}.feasibleSpace.step is required for double")
+        step = _decimal(self.step, f"{where}.feasibleSpace.step")
+        if step <= 0:
+            raise InvalidSearchSpaceError(f"{where}.feasibleSpace.step must be > 0")
+        count = int((high - low) / step) + 1
+        if count > _MAX_VALUES:
+            raise InvalidSearchSpaceError(f"{where} expands to more than {_MAX_VALUES} values")
+        return tuple(float(low + k * step) for k in range(count))
+
+
+_MAX_VALUES = 10_000
+_MAX_OPERATIONS = 100_000
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """One entry of `nasConfig.operations`: a type and the parameters to expand."""
+
+    operation_type: str
+    parameters: tuple[ParameterSpec, ...]
+
+
+@dataclass(frozen=True)
+class GraphConfig:
+    """`nasConfig.graphConfig`: how many layers, and the network's input and output sizes."""
+
+    num_layers: int
+    input_sizes: tuple[int, ...]
+    output_sizes: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class NasConfig:
+    """`nasConfig` as the user wrote it, before flattening."""
+
+    graph: GraphConfig
+    operations: tuple[OperationSpec, ...]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One concrete operation (an op id): a type with one value per parameter."""
+
+    op_id: int
+    op_type: str
+    params: tuple[tuple[str, ParamValue], ...]
+
+    @property
+    def param_dict(self) -> dict[str, ParamValue]:
+        return dict(self.params)
+
+    def to_embedding(self) -> dict[str, object]:
+        """The stock `nn_config.embedding` entry for this operation."""
+        return {"opt_id": self.op_id, "opt_type": self.op_type, "opt_params": self.param_dict}
+
+
+@dataclass(frozen=True)
+class ParamRule:
+    """What one parameter of a known operation type accepts."""
+
+    required: bool
+    choices: tuple[str, ...] = ()  # empty: a positive integer
+
+
+# The operation types a trial can build, with their parameters. Parameters not required default
+# to 1 in the trial builder (stride, depth_multiplier), as Keras layers do.
+OPERATION_TYPES: Mapping[str, Mapping[str, ParamRule]] = {
+    "convolution": {
+        "filter_size": ParamRule(True),
+        "num_filter": ParamRule(True),
+        "stride": ParamRule(False),
+    },
+    "separable_convolution": {
+        "filter_size": ParamRule(True),
+        "num_filter": ParamRule(True),
+        "stride": ParamRule(False),
+        "depth_multiplier": ParamRule(False),
+    },
+    "depthwise_convolution": {
+        "filter_size": ParamRule(True),
+        "stride": ParamRule(False),
+        "depth_multiplier": ParamRule(False),
+    },
+    "reduction": {
+        "reduction_type": ParamRule(True, ("max_pooling", "avg_pooling")),
+        "pool_size": ParamRule(True),
+    },
+}
+
+
+def check_operation(op_type: str, params: Mapping[str, ParamValue], where: str) -> None:
+    """Raise unless `params` is a complete, valid parameter set for a known `op_type`."""
+    rules = OPERATION_TYPES.get(op_type)
+    if rules is None:
+        known = ", ".join(OPERATION_TYPES)
+        raise InvalidSearchSpaceError(
+            f"{where}: unknown operation type {op_type!r} (known: {known})"
+        )
+    for name, value in params.items():
+        rule = rules.get(name)
+        if rule is None:
+            raise InvalidSearchSpaceError(
+                f"{where}: unknown parameter {name!r} for {op_type} (known: {', '.join(rules)})"
+            )
+        if rule.choices:
+            if str(value) not in rule.choices:
+                raise InvalidSearchSpaceError(
+                    f"{where}.{name}: {value!r} is not one of {', '.join(rule.choices)}"
+                )
+        elif positive_int(value) is None:
+            raise InvalidSearchSpaceError(f"{where}.{name}: {value!r} is not a positive integer")
+    missing = [name for name, rule in rules.items() if rule.required and name not in params]
+    if missing:
+        raise InvalidSearchSpaceError(f"{where}: {op_type} needs parameter(s) {', '.join(missing)}")
+
+
+def positive_int(value: ParamValue) -> int | None:
+    """`value` as a positive int (`"3"`, `3` and `3.0` all qualify), or None."""
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    if not number.is_finite() or number != number.to_integral_value() or number < 1:
+        return None
+    return int(number)
+
+
+def check_graph(graph: GraphConfig) -> None:
+    """Raise unless `graphConfig` describes a network: layers, input and output sizes."""
+    if graph.num_layers < 1:
+        raise InvalidSearchSpaceError("nasConfig.graphConfig.numLayers must be >= 1")
+    if graph.num_layers > 1000:
+        raise InvalidSearchSpaceError("nasConfig.graphConfig.numLayers must be <= 1000")
+    if not graph.input_sizes:
+        raise InvalidSearchSpaceError("nasConfig.graphConfig.inputSizes is missing")
+    if not graph.output_sizes:
+        raise InvalidSearchSpaceError("nasConfig.graphConfig.outputSizes is missing")
+    for field, sizes in (
+        ("inputSizes", graph.input_sizes),
+        ("outputSizes", graph.output_sizes),
+    ):
+        if any(size < 1 for size in sizes):
+            raise InvalidSearchSpaceError(f"nasConfig.graphConfig.{field} must be positive")
+
+
+def expand_operations(specs: Sequence[OperationSpec]) -> tuple[Operation, ...]:
+    """Number every operation exactly as Katib's stock service does; validate each one."""
+    if not specs:
+        raise InvalidSearchSpaceError("nasConfig.operations is empty")
+    operations: list[Operation] = []
+    for index, spec in enumerate(specs):
+        where = f"nasConfig.operations[{index}]"
+        if not spec.operation_type:
+            raise InvalidSearchSpaceError(f"{where}.operationType is missing")
+        names = [p.name for p in spec.parameters]
+        if any(not name for name in names):
+            raise InvalidSearchSpaceError(f"{where}.parameters: a parameter has no name")
+        if len(set(names)) != len(names):
+            raise InvalidSearchSpaceError(f"{where}.parameters: duplicate parameter names")
+        axes = [
+            p.expand(f"{where}.parameters[{i}] ({p.name})") for i, p in enumerate(spec.parameters)
+        ]
+        for combo in itertools.product(*axes):
+            params = tuple(zip(names, combo, strict=True))
+            check_operation(spec.operation_type, dict(params), where)
+            operations.append(Operation(len(operations), spec.operation_type, params))
+            if len(operations) > _MAX_OPERATIONS:
+                raise InvalidSearchSpaceError(
+                    f"nasConfig.operations expand to more than {_MAX_OPERATIONS} operations"
+                )
+    return tuple(operations)
+
+
+def _check_safe(value: str, where: str) -> None:
+    if not value or _UNSAFE_CHARS.search(value):
+        raise InvalidSearchSpaceError(
+            f"{where}: value {value!r} is empty or has a character that is not safe in a trial "
+            "command line (quotes, backslash, $, backtick, spaces, shell punctuation)"
+        )
+
+
+def _decimal(text: str, where: str) -> Decimal:
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise InvalidSearchSpaceError(f"{where}: {text!r} is not a number") from None
+    if not value.is_finite():
+        raise InvalidSearchSpaceError(f"{where}: {text!r} is not a finite number")
+    return value
+
+
+def _number(text: str, where: str) -> int | float:
+    value = _decimal(text, where)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def parse_sizes(values: Sequence[str | int], where: str) -> tuple[int, ...]:
+    """Sizes given as strings or ints (proto and YAML spell them differently)."""
+    sizes = []
+    for value in values:
+        size = positive_int(value)
+        if size is None:
+            raise InvalidSearchSpaceError(f"{where}: {value!r} is not a positive integer")
+        sizes.append(size)
+    return tuple(sizes)

@@ -1,0 +1,149 @@
+"""The search-strategy contract, and the bookkeeping every strategy shares.
+
+A strategy suggests architectures of a `Space` and learns from finished trials. How the service
+drives one, per experiment (`katib_enas.service.sessions`):
+
+1. It is built once per experiment session with the parsed space, the objective and the
+   settings (`katib_enas.core.strategies.create`), then restored with `load_state_dict` when a
+   checkpoint of the same setup exists.
+2. Every `GetSuggestions` call first runs `observe(trials)` with the whole history Katib sent,
+   then `suggest(count, key)`. Calls for one experiment never overlap (the session holds a lock).
+3. After an `observe` that learned something, `state_dict()` is saved (when there is a volume).
+
+What an implementation may assume and must guarantee:
+
+- `observe` is idempotent: it learns only trials not learned before, in a canonical order
+  (completion time, then name). When the history does not extend what was learned as a prefix
+  (a restart without a checkpoint, a late status update), the base class calls `_reset` and
+  replays everything, so the state is always a function of the seed and the history alone.
+- `_learn` sees each finished trial once per replay, with its decoded architecture (trials whose
+  assignments do not decode are skipped, logged once) and the reward rule's `Judgement`.
+- `suggest(count, key)` returns `count` architectures and draws only from a generator seeded by
+  `mix_seed(seed, key)`: the same state and key give the same answer (Katib may repeat a call).
+- `state_dict`/`load_state_dict` round-trip exactly what `suggest` and `_learn` depend on.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from katib_enas.core.errors import KatibEnasError
+from katib_enas.core.katib import Condition, Objective
+from katib_enas.core.settings import EnasSettings
+from katib_enas.core.spaces import Space
+from katib_enas.core.trials import Judgement, Outcome, TrialRecord, judge
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A")
+
+
+@dataclass
+class LearnReport:
+    """What one `observe` call did, for logs and metrics."""
+
+    learned: int = 0  # trials consumed by this call (succeeded, failed, or unusable)
+    updates: int = 0  # trials that changed the policy
+    replayed: bool = False
+    seconds: float = 0.0
+    counts: dict[Condition, int] = field(default_factory=dict)  # the whole history
+    best_metric: float | None = None
+    last_reward: float | None = None
+    loss: float | None = None
+    entropy: float | None = None
+    baseline: float | None = None
+
+
+class SearchStrategy(abc.ABC, Generic[A]):
+    """Suggest, observe, save and restore; see the module docstring for the contract."""
+
+    name: str  # the `strategy` setting that selects it
+
+    def __init__(self, space: Space[A], objective: Objective, settings: EnasSettings) -> None:
+        self.space = space
+        self.objective = objective
+        self.settings = settings
+        self._learned: list[str] = []
+        self._decoded: dict[tuple[str, tuple[tuple[str, str], ...]], A | None] = {}
+
+    @property
+    def learned_trials(self) -> tuple[str, ...]:
+        return tuple(self._learned)
+
+    @abc.abstractmethod
+    def suggest(self, count: int, key: int) -> list[A]:
+        """`count` architectures; the same `key` and state give the same answer."""
+
+    @abc.abstractmethod
+    def _reset(self) -> None:
+        """Forget everything learned (back to the state a fresh strategy has)."""
+
+    @abc.abstractmethod
+    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> bool:
+        """Learn from one finished trial; return whether the policy changed."""
+
+    @abc.abstractmethod
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where this strategy is."""
+
+    @abc.abstractmethod
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what `state_dict` returned."""
+
+    def assignments(self, architecture: A) -> dict[str, str]:
+        """The Katib assignments for one suggested architecture."""
+        return self.space.encode(architecture)
+
+    def observe(self, trials: Sequence[TrialRecord]) -> LearnReport:
+        """Learn from the finished trials of `trials` not learned yet (idempotent)."""
+        started = time.perf_counter()
+        report = LearnReport()
+        judged = [(trial, judge(trial, self.objective)) for trial in trials]
+        for trial, _ in judged:
+            report.counts[trial.condition] = report.counts.get(trial.condition, 0) + 1
+        succeeded = [j.metric for _, j in judged if j.metric is not None]
+        if succeeded:
+            best = max if self.objective.maximize else min
+            report.best_metric = best(succeeded)
+        finished = sorted(
+            ((t, j) for t, j in judged if j.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)),
+            key=lambda pair: (pair[0].completion_time == "", pair[0].completion_time, pair[0].name),
+        )
+        order = [trial.name for trial, _ in finished]
+        if order[: len(self._learned)] != self._learned:
+            log.info("history does not extend what was learned: replaying %d trials", len(order))
+            self._reset()
+            self._learned = []
+            report.replayed = True
+        for trial, judgement in finished[len(self._learned) :]:
+            self._learned.append(trial.name)
+            report.learned += 1
+            architecture = self._architecture_of(trial)
+            if architecture is not None and self._learn(architecture, judgement, report):
+                report.updates += 1
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _architecture_of(self, trial: TrialRecord) -> A | None:
+        """The architecture a trial ran, or None (logged once) if its assignment is unusable."""
+        key = (trial.name, tuple(sorted(trial.assignments.items())))
+        if key not in self._decoded:
+            try:
+                architecture: A | None = self.space.decode(trial.assignments)
+            except KatibEnasError as error:
+                log.warning("trial %s: not learned from: %s", trial.name, error)
+                architecture = None
+            self._decoded[key] = architecture
+        return self._decoded[key]
+
+
+def mix_seed(seed: int, key: int) -> int:
+    """A generator seed for one suggestion call, stable across processes."""
+    digest = hashlib.sha256(f"{seed}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & 0x7FFF_FFFF_FFFF_FFFF

@@ -1,0 +1,43 @@
+"""Uniform random search over the same space: the baseline every ENAS claim is measured against."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Generic, TypeVar
+
+import torch
+
+from katib_enas.core.katib import Objective
+from katib_enas.core.settings import EnasSettings
+from katib_enas.core.spaces import Space
+from katib_enas.core.strategies.base import LearnReport, SearchStrategy, mix_seed
+from katib_enas.core.trials import Judgement
+
+A = TypeVar("A")
+
+
+class RandomStrategy(SearchStrategy[A], Generic[A]):
+    """Every decision uniform (`Space.sample_uniform`); learns nothing."""
+
+    name = "random"
+
+    def __init__(self, space: Space[A], objective: Objective, settings: EnasSettings) -> None:
+        super().__init__(space, objective, settings)
+
+    def suggest(self, count: int, key: int) -> list[A]:
+        generator = torch.Generator().manual_seed(mix_seed(self.settings.seed, key))
+        return [self.space.sample_uniform(generator) for _ in range(count)]
+
+    def _reset(self) -> None:
+        pass
+
+    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> bool:
+        return False
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"strategy": self.name, "learned": list(self._learned)}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state.get("strategy") != self.name:
+            raise ValueError("saved state belongs to another strategy")
+        self._learned = list(state["learned"])

@@ -1,0 +1,62 @@
+"""The metrics-collector seam of local mode: one class per Katib collector kind.
+
+A local run makes one collector from the Experiment's `metricsCollectorSpec`
+(`katib_enas.local.collectors.create`) and calls it in this order:
+
+1. `start(store)` once, before the first trial (Push starts its DB manager here);
+2. per trial, `adapt(argv, env, trial_dir)` while the trial's command is built: it returns the
+   command words (and may add to `env`) so that the trial reports where this collector reads;
+   `shell` says whether Katib's pod webhook runs the command through `sh -c` for this kind;
+3. per trial, after its process ended, `collect(log_path, trial_dir)`: the metric logs it found
+   (None when they reached the store another way, as with Push), and a note for the trial's
+   message when the output could not be read;
+4. `stop()` once, at the end, even after an error.
+
+A collector may assume `start` ran before `adapt` and `collect`, and that `collect` runs once per
+trial run. It must not raise on a trial's bad output: that is the trial's failure, reported in
+the note. Adding a kind is one module in this package plus one line in `COLLECTORS`.
+"""
+
+from __future__ import annotations
+
+import abc
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from katib_enas.local.collectors.parsing import MetricLog
+
+if TYPE_CHECKING:
+    from katib_enas.local.experiment import MetricsCollector
+    from katib_enas.local.store import Store
+
+
+class Collector(abc.ABC):
+    """How trials of one collector kind get their metrics recorded on this machine."""
+
+    kind: ClassVar[str]
+    shell: ClassVar[bool]  # Katib's webhook wraps the command in `sh -c` for this kind
+
+    def __init__(self, spec: MetricsCollector, metric_names: tuple[str, ...]) -> None:
+        self.spec = spec
+        self.metric_names = metric_names
+
+    def start(self, store: Store) -> None:  # noqa: B027 (optional hook)
+        """Before the first trial."""
+
+    def adapt(self, argv: list[str], env: dict[str, str], trial_dir: Path) -> list[str]:
+        """The trial's command words, changed so that it reports where this collector reads."""
+        return argv
+
+    @abc.abstractmethod
+    def collect(self, log_path: Path, trial_dir: Path) -> tuple[list[MetricLog] | None, str]:
+        """(metric logs found or None, note) after the trial's process ended."""
+
+    def stop(self) -> None:  # noqa: B027 (optional hook)
+        """After the last trial."""
+
+
+def read_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,37 @@
+"""File: a metrics file the trial writes (TEXT lines or JSON objects), parsed as Katib does.
+
+On a cluster every pod has its own volume at the YAML's absolute path; here each trial gets its
+own copy of that path under its directory, and the command's mentions of it are rewritten.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from katib_enas.local.collectors.base import Collector, read_lines
+from katib_enas.local.collectors.parsing import MetricLog, parse_json, parse_text
+
+
+class FileCollector(Collector):
+    kind = "File"
+    shell = True
+
+    def metrics_file(self, trial_dir: Path) -> Path:
+        path = self.spec.file_path
+        assert path is not None  # the Experiment loader requires it for this kind
+        return trial_dir / "metrics" / path.lstrip("/")
+
+    def adapt(self, argv: list[str], env: dict[str, str], trial_dir: Path) -> list[str]:
+        local = self.metrics_file(trial_dir)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        assert self.spec.file_path is not None
+        return [word.replace(self.spec.file_path, str(local)) for word in argv]
+
+    def collect(self, log_path: Path, trial_dir: Path) -> tuple[list[MetricLog] | None, str]:
+        lines = read_lines(self.metrics_file(trial_dir))
+        try:
+            if self.spec.file_format == "JSON":
+                return parse_json(lines, self.metric_names), ""
+            return parse_text(lines, self.metric_names, self.spec.filters), ""
+        except ValueError as error:
+            return [], f"metrics file: {error}"

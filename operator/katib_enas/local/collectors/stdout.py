@@ -1,0 +1,17 @@
+"""StdOut (Katib's default): metric lines in what the trial printed, parsed as Katib does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from katib_enas.local.collectors.base import Collector, read_lines
+from katib_enas.local.collectors.parsing import MetricLog, parse_text
+
+
+class StdOutCollector(Collector):
+    kind = "StdOut"
+    shell = True
+
+    def collect(self, log_path: Path, trial_dir: Path) -> tuple[list[MetricLog] | None, str]:
+        lines = read_lines(log_path)
+        return parse_text(lines, self.metric_names, self.spec.filters), ""

@@ -1,0 +1,19 @@
+"""The typed stubs of Katib's generated modules (operator/stubs) match the installed SDK: they are
+regenerated from its descriptor and compared, so an SDK upgrade cannot leave them stale."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_committed_stubs_equal_a_fresh_generation(repo_root: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(repo_root / "scripts" / "generate_katib_stubs.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,34 @@
+"""Network builders by search-space kind; see `base.py` for the contract. Adding a kind is one
+subpackage beside `macro/` plus one line in `BUILDERS`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from enas_trial.builders.base import Builder, Plan
+from enas_trial.builders.macro import MacroBuilder
+from katib_enas.core.errors import InvalidArchitectureError
+from katib_enas.core.katib import from_katib_json
+
+BUILDERS: Mapping[str, Builder] = {builder.kind: builder for builder in (MacroBuilder(),)}
+
+
+def builder_for(nn_config: str) -> Builder:
+    """The builder of the kind `nn_config` names (stock configs name none: macro)."""
+    try:
+        config = from_katib_json(nn_config)
+    except json.JSONDecodeError as error:
+        raise InvalidArchitectureError(
+            f"nn_config: not valid JSON ({error.msg} at {error.pos})"
+        ) from None
+    kind = config.get("kind", "macro") if isinstance(config, dict) else "macro"
+    builder = BUILDERS.get(kind) if isinstance(kind, str) else None
+    if builder is None:
+        raise InvalidArchitectureError(
+            f"nn_config.kind: unknown search-space kind {kind!r} (known: {', '.join(BUILDERS)})"
+        )
+    return builder
+
+
+__all__ = ["BUILDERS", "Builder", "Plan", "builder_for"]

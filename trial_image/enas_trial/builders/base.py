@@ -1,0 +1,61 @@
+"""The trial's network-builder seam: one builder per search-space kind.
+
+`enas-trial` reads the kind from `nn_config` (`kind`; stock macro configs name none) and asks the
+registered builder (`enas_trial.builders.BUILDERS`) for two things:
+
+- `plan(architecture, nn_config)`: plain Python, no torch. It decodes the two assignments with
+  the kind's format module in `katib_enas.core.spaces` (the one the suggestion service encodes
+  with), checks that every layer fits, and works out the shapes. Bad input raises
+  `InvalidArchitectureError` naming the field: the command then ends with one line and exit 2
+  before paying for `import torch`.
+- `build(plan, dropout)`: the `torch.nn.Module` that `enas_trial.training` trains; it maps
+  (N, C, H, W) images of the plan's input shape to logits over `plan.num_classes`.
+
+A plan also says, for the log, what was decoded (`describe`) and how big the child is.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class Plan(Protocol):
+    """What training needs to know about a child before building it."""
+
+    @property
+    def in_channels(self) -> int: ...
+
+    @property
+    def in_size(self) -> tuple[int, int]: ...
+
+    @property
+    def num_classes(self) -> int: ...
+
+    @property
+    def depth(self) -> int:
+        """Layers (macro) or cells (micro), for the log."""
+        ...
+
+    def parameter_count(self) -> int: ...
+
+    def describe(self) -> list[str]:
+        """The decoded architecture, one line per layer or node."""
+        ...
+
+
+class Builder(abc.ABC):
+    """Plans and builds the child networks of one search-space kind."""
+
+    kind: str
+
+    @abc.abstractmethod
+    def plan(self, architecture: str, nn_config: str) -> Plan:
+        """Decode and check the assignments; shapes of every layer (no torch)."""
+
+    @abc.abstractmethod
+    def build(self, plan: Any, dropout: float) -> nn.Module:
+        """The network (imports torch)."""

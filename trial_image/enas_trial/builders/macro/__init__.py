@@ -1,0 +1,27 @@
+"""The macro kind's builder: a `NetworkPlan` of layers (pure), then a `ChildNetwork` (torch)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from enas_trial.builders.base import Builder
+from enas_trial.builders.macro.plan import NetworkPlan, plan_network
+from katib_enas.core.spaces.macro.format import decode_architecture, decode_nn_config
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class MacroBuilder(Builder):
+    kind = "macro"
+
+    def plan(self, architecture: str, nn_config: str) -> NetworkPlan:
+        return plan_network(decode_architecture(architecture), decode_nn_config(nn_config))
+
+    def build(self, plan: NetworkPlan, dropout: float) -> nn.Module:
+        from enas_trial.builders.macro.model import ChildNetwork
+
+        return ChildNetwork(plan, dropout)
+
+
+__all__ = ["MacroBuilder", "NetworkPlan", "plan_network"]
