@@ -100,10 +100,11 @@ def test_the_reward_rule(
 
 def test_failed_trials_are_punished_with_the_worst_reward_seen(gpu_space: MacroSpace) -> None:
     """The controller learns to avoid an architecture whose trials keep failing."""
-    strategy = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "5")]))
+    one_by_one = [("seed", "5"), ("controller_batch_size", "1")]
+    strategy = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings(one_by_one))
     bad = strategy.suggest(1, 0)[0]
     ok = strategy.suggest(1, 1)[0]
-    before = float(strategy.policy.evaluate(bad).log_prob.detach())
+    before = float(strategy.policy.evaluate([bad]).log_prob.detach())
     trials = [TrialRecord("ok-0", Condition.SUCCEEDED, strategy.assignments(ok), {ACC: "0.2"}, "1")]
     trials += [
         TrialRecord("ok-1", Condition.SUCCEEDED, strategy.assignments(ok), {ACC: "0.6"}, "2")
@@ -114,10 +115,10 @@ def test_failed_trials_are_punished_with_the_worst_reward_seen(gpu_space: MacroS
     ]
     report = strategy.observe(trials)
     assert report.updates == 7
-    assert float(strategy.policy.evaluate(bad).log_prob.detach()) < before - 1.0
+    assert float(strategy.policy.evaluate([bad]).log_prob.detach()) < before - 1.0
 
     skipping = ReinforceStrategy(
-        gpu_space, MAXIMIZE, parse_settings([("seed", "5"), ("failed_trial_reward", "skip")])
+        gpu_space, MAXIMIZE, parse_settings([*one_by_one, ("failed_trial_reward", "skip")])
     )
     assert skipping.observe(trials).updates == 2
 
@@ -143,3 +144,45 @@ def test_malformed_assignments_are_skipped_not_fatal(gpu_space: MacroSpace) -> N
     ]
     report = strategy.observe(junk)
     assert report.learned == 3 and report.updates == 0
+
+
+def _finished(
+    strategy: ReinforceStrategy[Architecture], start: int, count: int
+) -> list[TrialRecord]:
+    return [
+        TrialRecord(
+            f"t{i:03d}",
+            Condition.SUCCEEDED,
+            strategy.assignments(strategy.suggest(1, i)[0]),
+            {ACC: str(0.1 * (i % 9))},
+            f"2026-01-01T00:00:{i:02d}Z",
+        )
+        for i in range(start, start + count)
+    ]
+
+
+def test_updates_come_in_batches_and_a_checkpoint_keeps_the_pending_trials(
+    gpu_space: MacroSpace,
+) -> None:
+    settings = parse_settings([("seed", "8"), ("controller_batch_size", "4")])
+    live = ReinforceStrategy(gpu_space, MAXIMIZE, settings)
+    first = _finished(live, 0, 7)
+    report = live.observe(first)
+    assert (report.learned, report.updates, len(live.pending)) == (7, 1, 3)
+    restored = ReinforceStrategy(gpu_space, MAXIMIZE, settings)
+    restored.load_state_dict(live.state_dict())
+    more = first + _finished(live, 7, 1)  # the 8th trial completes the second batch
+    assert live.observe(more).updates == restored.observe(more).updates == 1
+    assert live.suggest(6, 99) == restored.suggest(6, 99)
+    assert not live.pending and not restored.pending
+
+
+def test_a_late_trial_is_learned_alone_without_relearning_the_rest(gpu_space: MacroSpace) -> None:
+    strategy = ReinforceStrategy(gpu_space, MAXIMIZE, parse_settings([("seed", "9")]))
+    trials = _finished(strategy, 0, 12)
+    late, rest = trials[3], trials[:3] + trials[4:]
+    strategy.observe(rest)
+    report = strategy.observe(trials)  # it finished earlier than others it arrives after
+    assert (report.learned, report.replayed) == (1, False)
+    assert strategy.learned_trials[-1] == late.name
+    assert strategy.observe(list(reversed(trials))).learned == 0  # any order: nothing new

@@ -28,6 +28,7 @@ MATRIX = [
     ("controller_skip_target", ["0.4", "0.99"], ["0", "1.0", "None"]),
     ("controller_skip_weight", ["0.8", "None"], ["0", "-0.8"]),
     ("controller_train_steps", ["1", "50"], ["0", "2.5", "None"]),
+    ("controller_batch_size", ["1", "4", "1000"], ["0", "1001", "2.5", "None"]),
     ("controller_log_every_steps", ["1", "10"], ["0", "None"]),
     ("controller_grad_bound", ["5", "None"], ["0"]),
     ("failed_trial_reward", ["worst", "skip", "0", "-1.5"], ["best", "nan", ""]),
@@ -86,8 +87,8 @@ def test_the_settings_table_documents_every_setting_with_both_defaults() -> None
     table = settings_table()
     for name in RULES:
         assert f"| `{name}` |" in table
-    assert "| 0.02 | 5e-5 |" in table  # learning rate: ours, stock
-    assert EnasSettings().controller_learning_rate == 0.02
+    assert "| 0.05 | 5e-5 |" in table  # learning rate: ours, stock
+    assert EnasSettings().controller_learning_rate == 0.05
 
 
 def test_the_readme_carries_the_current_settings_table(repo_root: Path) -> None:

@@ -108,15 +108,25 @@ def test_state_round_trip_continues_identically(make: Factory) -> None:
     assert restored.learned_trials == strategy.learned_trials
 
 
-def test_a_history_that_does_not_extend_the_learned_one_is_replayed(make: Factory) -> None:
-    live, canonical = make(), make()
+def test_a_late_trial_costs_only_itself(make: Factory) -> None:
+    live = make()
     trials = history(live, [0.1, 0.8, 0.5, 0.2])
     live.observe([trials[0], *trials[2:]])
-    report = live.observe(trials)  # trial 1 arrives late but sorts earlier
-    assert report.replayed and report.learned == 4
-    canonical.observe(trials)
-    assert live.learned_trials == canonical.learned_trials
-    assert live.suggest(5, 11) == canonical.suggest(5, 11)
+    report = live.observe(trials)  # trial 1 arrives late although it finished earlier
+    assert (report.learned, report.replayed) == (1, False)
+    assert live.learned_trials == tuple(t.name for t in (trials[0], *trials[2:], trials[1]))
+
+
+def test_a_restart_without_checkpoint_relearns_the_state_it_lost(make: Factory) -> None:
+    """Trials that arrived in canonical order: the replay ends in the very same state."""
+    live, restarted = make(), make()
+    trials = history(live, [0.1, 0.8, 0.5, 0.2, 0.9, 0.3, 0.7, 0.4, 0.6])
+    for end in range(1, len(trials) + 1):  # one finished trial per call, as Katib calls
+        live.observe(trials[:end])
+    report = restarted.observe(list(reversed(trials)))  # any order in the request
+    assert report.replayed and report.learned == len(trials)
+    assert restarted.learned_trials == live.learned_trials
+    assert restarted.suggest(5, 11) == live.suggest(5, 11)
 
 
 def test_unknown_names_are_rejected_naming_the_setting() -> None:

@@ -10,6 +10,7 @@ the configuration, the terms they return, and the logit squashing of the origina
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -31,12 +32,13 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class PolicyTerms:
-    """What the learner needs from one architecture under the current policy."""
+    """What the learner needs from a batch of architectures under the current policy: one
+    differentiable value per architecture."""
 
-    log_prob: Tensor  # scalar, differentiable
-    entropy: Tensor  # scalar, differentiable
-    penalty: Tensor  # scalar, differentiable (macro: KL of skip rates to their target)
-    skip_rate: float
+    log_prob: Tensor  # (B,) log-probability of each architecture
+    entropy: Tensor  # (B,) entropy of the decisions along each architecture's path
+    penalty: Tensor  # (B,) auxiliary penalty (macro: KL of skip rates to their target)
+    skip_rate: float  # share of skip bits set, over the batch (0 without skips)
 
 
 class Policy(nn.Module, abc.ABC, Generic[A]):
@@ -44,11 +46,12 @@ class Policy(nn.Module, abc.ABC, Generic[A]):
 
     @abc.abstractmethod
     def sample(self, generator: torch.Generator) -> A:
-        """Draw one architecture (no gradient)."""
+        """Draw one architecture (no gradient), drawing only from `generator`."""
 
     @abc.abstractmethod
-    def evaluate(self, architecture: A) -> PolicyTerms:
-        """Score `architecture` under the current parameters (with gradient)."""
+    def evaluate(self, architectures: Sequence[A]) -> PolicyTerms:
+        """Score `architectures` under the current parameters (with gradient), in one pass:
+        a REINFORCE update averages over a batch of trials."""
 
 
 def squash(logits: Tensor, config: PolicyConfig) -> Tensor:
@@ -70,26 +73,37 @@ def uniform_init(module: nn.Module, seed: int) -> None:
 
 @dataclass
 class Trace:
-    """What one walk over a policy's decisions collects for REINFORCE."""
+    """Per-architecture terms that one walk over a batch's decisions collects; summed once at
+    the end (one autograd node per term instead of one per decision)."""
 
-    log_probs: list[Tensor] = field(default_factory=list)
-    entropies: list[Tensor] = field(default_factory=list)
-    penalties: list[Tensor] = field(default_factory=list)
+    log_probs: list[Tensor] = field(default_factory=list)  # each (B,)
+    entropies: list[Tensor] = field(default_factory=list)  # each (B,)
+    penalties: list[Tensor] = field(default_factory=list)  # each (B,)
 
-    def record(self, log_p: Tensor, picked: Tensor) -> None:
-        """`log_p`: log-probabilities of the choices; `picked`: their log-probability taken."""
-        self.log_probs.append(picked)
-        self.entropies.append(-(log_p.exp() * log_p).sum())
+    def record(self, log_p: Tensor, picked: Tensor) -> Tensor:
+        """`log_p`: (B, ..., choices) log-probabilities; `picked`: (B, ...) the choices taken.
+        Returns `p * log p` (B, ..., choices), which a penalty may reuse."""
+        taken = log_p.gather(-1, picked.unsqueeze(-1)).squeeze(-1)
+        p_log_p = log_p.exp() * log_p
+        if taken.dim() == 1:
+            self.log_probs.append(taken)
+            self.entropies.append(-p_log_p.sum(-1))
+        else:
+            self.log_probs.append(taken.flatten(1).sum(1))
+            self.entropies.append(-p_log_p.flatten(1).sum(1))
+        return p_log_p
+
+    @staticmethod
+    def total(terms: list[Tensor], batch: int) -> Tensor:
+        return torch.stack(terms).sum(0) if terms else torch.zeros(batch)
 
 
-def categorical(
-    logits: Tensor, given: int | None, generator: torch.Generator | None, trace: Trace
-) -> int:
-    """Sample one choice of `logits` (or take `given`, when scoring) and trace it."""
-    log_p = torch.log_softmax(logits, dim=-1)
+def choose(
+    log_p: Tensor, given: Tensor | None, generator: torch.Generator | None, trace: Trace
+) -> tuple[Tensor, Tensor]:
+    """Draw one choice per row of `log_p` (B, ..., choices), or take `given` (B, ...) when
+    scoring; trace their log-probabilities and entropies. Returns the choices and `p log p`."""
     if given is None:
-        choice = int(torch.multinomial(log_p.exp(), 1, generator=generator).item())
-    else:
-        choice = given
-    trace.record(log_p, log_p[choice])
-    return choice
+        flat = log_p.reshape(-1, log_p.shape[-1]).exp()
+        given = torch.multinomial(flat, 1, generator=generator).reshape(log_p.shape[:-1])
+    return given, trace.record(log_p, given)

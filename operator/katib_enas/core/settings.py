@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 
 from katib_enas.core.errors import InvalidSettingsError
@@ -26,6 +26,7 @@ class _Rule:
     low_open: bool  # True: value must be > low (else >= low)
     none_ok: bool  # the literal "None" switches the feature off
     choices: tuple[str, ...] = ()
+    high_open: bool = False  # True: value must be < high (else <= high)
     names: bool = False  # a registry's name, checked by the registry (`spaces`, `strategies`)
 
 
@@ -34,7 +35,8 @@ class EnasSettings:
     """Every setting the ENAS service reads. Defaults are ours; see `STOCK_DEFAULTS`."""
 
     controller_hidden_size: int = 64
-    """LSTM hidden units (stock 64; the paper used 100). int >= 1."""
+    """LSTM hidden units (stock 64; the paper used 100). int in 1..4096: a larger controller
+    (with its optimizer state) no longer fits the suggestion pod's 1Gi memory limit."""
     controller_temperature: float | None = 5.0
     """Logits are divided by this before the tanh squashing (stock 5.0). float > 0 or None."""
     controller_tanh_const: float | None = 2.25
@@ -45,7 +47,7 @@ class EnasSettings:
     controller_baseline_decay: float = 0.9
     """Decay of the moving-average reward baseline (stock 0.999, which after a few hundred trials
     still sits near its start). float in (0, 1]."""
-    controller_learning_rate: float = 0.02
+    controller_learning_rate: float = 0.05
     """Adam step size (stock 5e-5, from a language-model setup: it barely moves the policy in a
     few hundred updates). float in (0, 1]."""
     controller_skip_target: float = 0.4
@@ -53,10 +55,16 @@ class EnasSettings:
     controller_skip_weight: float | None = 0.8
     """Weight of the KL(skip rate || target) penalty (stock 0.8). float > 0 or None."""
     controller_train_steps: int = 1
-    """Gradient steps taken on each finished trial (stock 50, where each step sampled a fresh,
-    never-trained architecture). With the stock learning rate 5e-5 that the Katib UI pre-fills,
-    50 steps per trial make an effective step of 2.5e-3, so old experiments still learn.
-    int >= 1."""
+    """Gradient steps taken on each batch of finished trials (stock 50, where each step sampled a
+    fresh, never-trained architecture). With the stock learning rate 5e-5 that the Katib UI
+    pre-fills, 50 steps make an effective step of 2.5e-3, so old experiments still learn.
+    int in 1..1000: each step is a pass over the batch, and more steps could push one
+    GetSuggestions call past Katib's 60 s deadline."""
+    controller_batch_size: int = 4
+    """Finished trials per controller update; their gradients are averaged (ours; the original
+    ENAS averaged 20 samples, NNI's RL strategy updates every 20). A restart without a
+    checkpoint relearns the history one update per batch, so larger batches restart faster and
+    smaller ones learn sooner. int in 1..1000."""
     controller_log_every_steps: int = 10
     """Log a line every this many controller updates (stock 10). int >= 1."""
     controller_grad_bound: float | None = 5.0
@@ -95,9 +103,10 @@ RULES: Mapping[str, _Rule] = {
     "controller_baseline_decay": _Rule(float, 0.0, 1.0, True, False),
     "controller_learning_rate": _Rule(float, 0.0, 1.0, True, False),
     # The stock check accepts 1.0, which makes the stock loss infinite: we exclude both ends.
-    "controller_skip_target": _Rule(float, 0.0, 1.0, True, False),
+    "controller_skip_target": _Rule(float, 0.0, 1.0, True, False, high_open=True),
     "controller_skip_weight": _FLOAT_POS,
     "controller_train_steps": _Rule(int, 1, 1000, False, False),
+    "controller_batch_size": _Rule(int, 1, 1000, False, False),
     "controller_log_every_steps": _Rule(int, 1, None, False, False),
     "controller_grad_bound": _FLOAT_POS,
     "failed_trial_reward": _Rule(str, None, None, False, False, ("worst", "skip")),
@@ -172,21 +181,33 @@ def _parse_value(name: str, text: str, rule: _Rule) -> object:
                 f"{where}: {text!r} must be one of {', '.join(rule.choices)} or a number"
             )
         return text
-    convert: Callable[[str], float] = int if rule.kind is int else float
+    value = _number(where, text, rule)
+    low_bad = rule.low is not None and (value <= rule.low if rule.low_open else value < rule.low)
+    high_bad = rule.high is not None and (
+        value >= rule.high if rule.high_open else value > rule.high
+    )
+    if low_bad or high_bad:
+        raise InvalidSettingsError(f"{where}: {_shown(text)} is out of range ({_describe(rule)})")
+    return value
+
+
+def _number(where: str, text: str, rule: _Rule) -> int | float:
+    """`text` as the rule's kind. Integers stay Python ints (compared exactly, however large:
+    `math.isfinite` on a 400-digit int overflows); floats must be finite."""
     try:
-        value = convert(text)
+        value: int | float = int(text) if rule.kind is int else float(text)
     except ValueError:
         kind = "an integer" if rule.kind is int else "a number"
         extra = ' or "None"' if rule.none_ok else ""
-        raise InvalidSettingsError(f"{where}: {text!r} is not {kind}{extra}") from None
-    if not math.isfinite(value):
-        raise InvalidSettingsError(f"{where}: {text!r} is not a finite number")
-    if rule.low is not None and (value <= rule.low if rule.low_open else value < rule.low):
-        raise InvalidSettingsError(f"{where}: {text} is out of range ({_describe(rule)})")
-    high_open = name == "controller_skip_target"
-    if rule.high is not None and (value >= rule.high if high_open else value > rule.high):
-        raise InvalidSettingsError(f"{where}: {text} is out of range ({_describe(rule)})")
+        raise InvalidSettingsError(f"{where}: {_shown(text)} is not {kind}{extra}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidSettingsError(f"{where}: {_shown(text)} is not a finite number")
     return value
+
+
+def _shown(text: str) -> str:
+    """The value as a message shows it: quoted, and cut when it is very long."""
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
 
 
 def _describe(rule: _Rule) -> str:
@@ -194,7 +215,7 @@ def _describe(rule: _Rule) -> str:
     if rule.low is not None:
         parts.append(f"{'>' if rule.low_open else '>='} {rule.low:g}")
     if rule.high is not None:
-        parts.append(f"<= {rule.high:g}")
+        parts.append(f"{'<' if rule.high_open else '<='} {rule.high:g}")
     return " and ".join(parts)
 
 

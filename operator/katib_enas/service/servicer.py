@@ -1,8 +1,10 @@
 """Katib's `api.v1.beta1.Suggestion` servicer: converts requests, calls the core, converts back.
 
-Errors: our own exceptions (bad input) become INVALID_ARGUMENT with the message naming the field;
-anything else becomes INTERNAL with a short message and a logged traceback. Neither ever reaches
-Katib as UNKNOWN, and a reply never holds a different number of assignments than was asked for.
+Errors: our own exceptions (bad input) become INVALID_ARGUMENT with the message naming the field.
+Anything else is a bug of ours: it becomes UNKNOWN with a short message, and its traceback is
+logged. Never INTERNAL: Katib's controller counts INTERNAL from ValidateAlgorithmSettings as
+valid and would accept an experiment that then fails on every call, while UNKNOWN fails it at
+once. A reply never holds a different number of assignments than was asked for.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             code, message = grpc.StatusCode.INVALID_ARGUMENT, str(error)
             log.warning("%s: INVALID_ARGUMENT: %s", method, message)
         except Exception as error:
-            code, message = grpc.StatusCode.INTERNAL, f"internal error: {type(error).__name__}"
+            code = grpc.StatusCode.UNKNOWN
+            message = f"unexpected error in the suggestion service: {type(error).__name__}: {error}"
             log.exception("%s failed", method)
         elapsed = time.perf_counter() - started
         label = code.name

@@ -4,7 +4,7 @@ A strategy suggests architectures of a `Space` and learns from finished trials. 
 drives one, per experiment (`katib_enas.service.sessions`):
 
 1. It is built once per experiment session with the parsed space, the objective and the
-   settings (`katib_enas.core.strategies.create`), then restored with `load_state_dict` when a
+   settings (`katib_enas.core.strategies.build`), then restored with `load_state_dict` when a
    checkpoint of the same setup exists.
 2. Every `GetSuggestions` call first runs `observe(trials)` with the whole history Katib sent,
    then `suggest(count, key)`. Calls for one experiment never overlap (the session holds a lock).
@@ -12,12 +12,18 @@ drives one, per experiment (`katib_enas.service.sessions`):
 
 What an implementation may assume and must guarantee:
 
-- `observe` is idempotent: it learns only trials not learned before, in a canonical order
-  (completion time, then name). When the history does not extend what was learned as a prefix
-  (a restart without a checkpoint, a late status update), the base class calls `_reset` and
-  replays everything, so the state is always a function of the seed and the history alone.
-- `_learn` sees each finished trial once per replay, with its decoded architecture (trials whose
-  assignments do not decode are skipped, logged once) and the reward rule's `Judgement`.
+- `observe` learns each finished trial exactly once, in the order the strategy first sees it
+  finish; trials that arrive together are taken in canonical order (completion time, then
+  name). A late trial, a same-second completion time or a reordered history costs only the new
+  trials: nothing is relearned. The learned order is part of the state.
+- A fresh strategy given a history (a restart without a checkpoint) learns it all in canonical
+  order (`LearnReport.replayed`). "Reproducible" means: the state is a function of the seed and
+  the learned order, so a checkpoint restores it exactly, and a replay reproduces the lost
+  state exactly when the trials had arrived in canonical order (the usual case; otherwise it is
+  the state a service that saw them in that order would have).
+- `_learn` sees each finished trial once, with its decoded architecture (trials whose
+  assignments do not decode are skipped, logged once) and the reward rule's `Judgement`; it
+  counts the policy updates it makes in `report.updates`.
 - `suggest(count, key)` returns `count` architectures and draws only from a generator seeded by
   `mix_seed(seed, key)`: the same state and key give the same answer (Katib may repeat a call).
 - `state_dict`/`load_state_dict` round-trip exactly what `suggest` and `_learn` depend on.
@@ -49,7 +55,7 @@ class LearnReport:
     """What one `observe` call did, for logs and metrics."""
 
     learned: int = 0  # trials consumed by this call (succeeded, failed, or unusable)
-    updates: int = 0  # trials that changed the policy
+    updates: int = 0  # policy updates made by this call
     replayed: bool = False
     seconds: float = 0.0
     counts: dict[Condition, int] = field(default_factory=dict)  # the whole history
@@ -70,7 +76,8 @@ class SearchStrategy(abc.ABC, Generic[A]):
         self.objective = objective
         self.settings = settings
         self._learned: list[str] = []
-        self._decoded: dict[tuple[str, tuple[tuple[str, str], ...]], A | None] = {}
+        self._learned_set: set[str] = set()
+        self._observed = False
 
     @property
     def learned_trials(self) -> tuple[str, ...]:
@@ -81,12 +88,8 @@ class SearchStrategy(abc.ABC, Generic[A]):
         """`count` architectures; the same `key` and state give the same answer."""
 
     @abc.abstractmethod
-    def _reset(self) -> None:
-        """Forget everything learned (back to the state a fresh strategy has)."""
-
-    @abc.abstractmethod
-    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> bool:
-        """Learn from one finished trial; return whether the policy changed."""
+    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> None:
+        """Learn from one finished trial (now, or with the next batch)."""
 
     @abc.abstractmethod
     def state_dict(self) -> dict[str, Any]:
@@ -112,35 +115,43 @@ class SearchStrategy(abc.ABC, Generic[A]):
             best = max if self.objective.maximize else min
             report.best_metric = best(succeeded)
         finished = sorted(
-            ((t, j) for t, j in judged if j.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)),
+            (
+                (t, j)
+                for t, j in judged
+                if j.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
+                and t.name not in self._learned_set
+            ),
             key=lambda pair: (pair[0].completion_time == "", pair[0].completion_time, pair[0].name),
         )
-        order = [trial.name for trial, _ in finished]
-        if order[: len(self._learned)] != self._learned:
-            log.info("history does not extend what was learned: replaying %d trials", len(order))
-            self._reset()
-            self._learned = []
-            report.replayed = True
-        for trial, judgement in finished[len(self._learned) :]:
-            self._learned.append(trial.name)
+        report.replayed = not self._observed and not self._learned and bool(finished)
+        self._observed = True
+        if report.replayed:
+            log.info("no state for this experiment: learning its %d finished trials", len(finished))
+        for trial, judgement in finished:
+            self._remember(trial.name)
             report.learned += 1
             architecture = self._architecture_of(trial)
-            if architecture is not None and self._learn(architecture, judgement, report):
-                report.updates += 1
+            if architecture is not None:
+                self._learn(architecture, judgement, report)
         report.seconds = time.perf_counter() - started
         return report
 
+    def _remember(self, name: str) -> None:
+        self._learned.append(name)
+        self._learned_set.add(name)
+
+    def _restore_learned(self, names: Sequence[str]) -> None:
+        """For `load_state_dict`: the learned order of a checkpoint."""
+        self._learned = list(names)
+        self._learned_set = set(names)
+
     def _architecture_of(self, trial: TrialRecord) -> A | None:
-        """The architecture a trial ran, or None (logged once) if its assignment is unusable."""
-        key = (trial.name, tuple(sorted(trial.assignments.items())))
-        if key not in self._decoded:
-            try:
-                architecture: A | None = self.space.decode(trial.assignments)
-            except KatibEnasError as error:
-                log.warning("trial %s: not learned from: %s", trial.name, error)
-                architecture = None
-            self._decoded[key] = architecture
-        return self._decoded[key]
+        """The architecture a trial ran, or None (logged) if its assignments are unusable."""
+        try:
+            return self.space.decode(trial.assignments)
+        except KatibEnasError as error:
+            log.warning("trial %s: not learned from: %s", trial.name, error)
+            return None
 
 
 def mix_seed(seed: int, key: int) -> int:

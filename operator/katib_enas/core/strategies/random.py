@@ -28,11 +28,8 @@ class RandomStrategy(SearchStrategy[A], Generic[A]):
         generator = torch.Generator().manual_seed(mix_seed(self.settings.seed, key))
         return [self.space.sample_uniform(generator) for _ in range(count)]
 
-    def _reset(self) -> None:
+    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> None:
         pass
-
-    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> bool:
-        return False
 
     def state_dict(self) -> dict[str, Any]:
         return {"strategy": self.name, "learned": list(self._learned)}
@@ -40,4 +37,4 @@ class RandomStrategy(SearchStrategy[A], Generic[A]):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state.get("strategy") != self.name:
             raise ValueError("saved state belongs to another strategy")
-        self._learned = list(state["learned"])
+        self._restore_learned(state["learned"])

@@ -33,23 +33,20 @@ A = TypeVar("A")
 
 log = logging.getLogger(__name__)
 
-STATE_VERSION = 2  # 2: our own Adam's state (torch.optim's before)
+STATE_VERSION = 3  # 3: batched updates, arrival order; 2: our own Adam's state
 _ADVANTAGE_CLIP = 5.0
 
 
 class ReinforceStrategy(SearchStrategy[A], Generic[A]):
-    """The ENAS controller of the space's kind, trained with REINFORCE one trial at a time."""
+    """The ENAS controller of the space's kind, trained with REINFORCE on batches of trials."""
 
     name = "reinforce"
 
     def __init__(self, space: Space[A], objective: Objective, settings: EnasSettings) -> None:
         super().__init__(space, objective, settings)
         self.fingerprint = _fingerprint(space, objective, settings)
-        self._reset()
-
-    def _reset(self) -> None:
-        s = self.settings
-        self.policy = self.space.policy(
+        s = settings
+        self.policy = space.policy(
             PolicyConfig(
                 s.controller_hidden_size,
                 s.controller_temperature,
@@ -58,7 +55,7 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
             ),
             s.seed,
         )
-        # beta1 = 0 and eps = 1e-3 as in the original ENAS controller: single noisy samples.
+        # beta1 = 0 and eps = 1e-3 as in the original ENAS controller: noisy small batches.
         self.optimizer = Adam(
             self.policy.parameters(), lr=s.controller_learning_rate, betas=(0.0, 0.999), eps=1e-3
         )
@@ -68,6 +65,8 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
         self.reward_m2 = 0.0
         self.worst_reward: float | None = None
         self.updates = 0
+        # Trials learned but not yet in an update: (architecture, advantage, reward).
+        self.pending: list[tuple[A, float, float]] = []
 
     def suggest(self, count: int, key: int) -> list[A]:
         generator = torch.Generator().manual_seed(mix_seed(self.settings.seed, key))
@@ -90,57 +89,66 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
             return self.worst_reward
         return None
 
-    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> bool:
-        reward = self._reward(judgement)
-        if reward is None:
-            return False
-        s = self.settings
-        # Running mean and variance of rewards (Welford) for the advantage's scale.
+    def _advantage(self, reward: float) -> float:
+        """Reward minus the moving-average baseline (updated first, as in the original code),
+        over the running standard deviation of rewards (Welford), clipped."""
         self.reward_count += 1
         delta = reward - self.reward_mean
         self.reward_mean += delta / self.reward_count
         self.reward_m2 += delta * (reward - self.reward_mean)
-        if self.baseline is None:
-            self.baseline = reward
-        else:
-            self.baseline = (
-                s.controller_baseline_decay * self.baseline
-                + (1 - s.controller_baseline_decay) * reward
-            )
+        decay = self.settings.controller_baseline_decay
+        self.baseline = (
+            reward if self.baseline is None else decay * self.baseline + (1 - decay) * reward
+        )
         std = math.sqrt(self.reward_m2 / (self.reward_count - 1)) if self.reward_count > 1 else 0.0
         advantage = (reward - self.baseline) / std if std > 1e-12 else 0.0
-        advantage = max(-_ADVANTAGE_CLIP, min(_ADVANTAGE_CLIP, advantage))
+        return max(-_ADVANTAGE_CLIP, min(_ADVANTAGE_CLIP, advantage))
+
+    def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> None:
+        reward = self._reward(judgement)
+        if reward is None:
+            return
+        self.pending.append((architecture, self._advantage(reward), reward))
+        if len(self.pending) >= self.settings.controller_batch_size:
+            self._update(report)
+
+    def _update(self, report: LearnReport) -> None:
+        """One REINFORCE update (`controller_train_steps` gradient steps) on the pending batch."""
+        s = self.settings
+        architectures = [a for a, _, _ in self.pending]
+        advantages = torch.tensor([adv for _, adv, _ in self.pending])
         self.policy.train()
         for _ in range(s.controller_train_steps):
-            terms = self.policy.evaluate(architecture)
-            loss = -advantage * terms.log_prob
+            terms = self.policy.evaluate(architectures)
+            loss = -(advantages * terms.log_prob).mean()
             if s.controller_entropy_weight is not None:
-                loss = loss - s.controller_entropy_weight * terms.entropy
+                loss = loss - s.controller_entropy_weight * terms.entropy.mean()
             if s.controller_skip_weight is not None:
-                loss = loss + s.controller_skip_weight * terms.penalty
+                loss = loss + s.controller_skip_weight * terms.penalty.mean()
             self.optimizer.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             if s.controller_grad_bound is not None:
                 torch.nn.utils.clip_grad_norm_(self.policy.parameters(), s.controller_grad_bound)
             self.optimizer.step()
         self.updates += 1
-        report.last_reward = reward
+        report.updates += 1
+        report.last_reward = self.pending[-1][2]
         report.loss = float(loss.detach())
-        report.entropy = float(terms.entropy.detach())
+        report.entropy = float(terms.entropy.detach().mean())
         report.baseline = self.baseline
         if self.updates % s.controller_log_every_steps == 0:
             log.info(
-                "controller update %d: reward=%.4f baseline=%.4f advantage=%.3f loss=%.4f "
+                "controller update %d (%d trials): mean reward=%.4f baseline=%.4f loss=%.4f "
                 "entropy=%.3f skip_rate=%.3f",
                 self.updates,
-                reward,
+                len(self.pending),
+                sum(r for _, _, r in self.pending) / len(self.pending),
                 self.baseline,
-                advantage,
                 report.loss,
                 report.entropy,
                 terms.skip_rate,
             )
-        return True
+        self.pending.clear()
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +161,8 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
             "worst_reward": self.worst_reward,
             "updates": self.updates,
             "learned": list(self._learned),
+            # Architectures as their assignments: a checkpoint holds only plain data.
+            "pending": [(self.space.encode(a), adv, r) for a, adv, r in self.pending],
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -164,7 +174,8 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
         self.reward_count, self.reward_mean, self.reward_m2 = state["reward_stats"]
         self.worst_reward = state["worst_reward"]
         self.updates = state["updates"]
-        self._learned = list(state["learned"])
+        self._restore_learned(state["learned"])
+        self.pending = [(self.space.decode(a), adv, r) for a, adv, r in state["pending"]]
 
 
 def _fingerprint(space: Space[Any], objective: Objective, settings: EnasSettings) -> str:

@@ -4,6 +4,9 @@ skip bit per earlier layer from an attention score `v . tanh(W1 h_j + W2 h_i)`.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import torch
 from torch import Tensor, nn
 
@@ -12,7 +15,7 @@ from katib_enas.core.policies import (
     PolicyConfig,
     PolicyTerms,
     Trace,
-    categorical,
+    choose,
     squash,
     uniform_init,
 )
@@ -38,90 +41,114 @@ class MacroPolicy(Policy[Architecture]):
         self.w_attn_2 = nn.Linear(hidden, hidden, bias=False)
         self.v_attn = nn.Linear(hidden, 1, bias=False)
         uniform_init(self, seed)
+        target = config.skip_target
+        # log of the target distribution over {no skip, skip}, for the skip penalty's KL
+        self.log_skip_target = torch.tensor([math.log(1 - target), math.log(target)])
 
     def sample(self, generator: torch.Generator) -> Architecture:
         with torch.no_grad():
-            architecture, _ = self._walk(None, generator)
-        return architecture
+            architectures, _ = self._walk(None, generator)
+        return architectures[0]
 
-    def evaluate(self, architecture: Architecture) -> PolicyTerms:
-        _, terms = self._walk(architecture, None)
+    def evaluate(self, architectures: Sequence[Architecture]) -> PolicyTerms:
+        _, terms = self._walk(architectures, None)
         return terms
 
     def _squash(self, logits: Tensor) -> Tensor:
         return squash(logits, self.config)
 
     def _walk(
-        self, given: Architecture | None, generator: torch.Generator | None
-    ) -> tuple[Architecture, PolicyTerms]:
-        """Run the LSTM over all decisions, sampling them (`given` None) or scoring `given`."""
+        self, given: Sequence[Architecture] | None, generator: torch.Generator | None
+    ) -> tuple[list[Architecture], PolicyTerms]:
+        """Run the LSTM over all decisions of a batch: sample one architecture (`given` None)
+        or score the `given` ones."""
+        batch = 1 if given is None else len(given)
+        known_ops, known_bits = (None, None) if given is None else _choices(given)
         hidden = self.config.hidden_size
-        h = torch.zeros(1, hidden)
-        c = torch.zeros(1, hidden)
-        inputs: Tensor = self.g_emb
-        anchors: list[Tensor] = []
+        h = torch.zeros(batch, hidden)
+        c = torch.zeros(batch, hidden)
+        start = self.g_emb.expand(batch, hidden)
+        inputs = start
+        anchors: list[Tensor] = []  # (B, H) per layer
         anchors_w1: list[Tensor] = []
         trace = Trace()
-        layers: list[Layer] = []
-        skips_taken = skips_total = 0
+        ops: list[Tensor] = []
+        bits: list[Tensor] = []
         for index in range(self.num_layers):
             h, c = self.lstm(inputs, (h, c))
-            logits = self._squash(self.w_soft(h))[0]
-            known = None if given is None else given.layers[index].op_id
-            op_id = categorical(logits, known, generator, trace)
-            inputs = self.w_emb.weight[op_id].unsqueeze(0)
+            log_p = torch.log_softmax(self._squash(self.w_soft(h)), dim=-1)  # (B, ops)
+            op, _ = choose(
+                log_p, None if known_ops is None else known_ops[:, index], generator, trace
+            )
+            ops.append(op)
+            inputs = self.w_emb.weight[op]
 
             h, c = self.lstm(inputs, (h, c))
-            bits: tuple[int, ...] = ()
             if index > 0:
-                known_bits = None if given is None else given.layers[index].skips
-                bits, inputs = self._skips(h, anchors, anchors_w1, known_bits, generator, trace)
-                skips_taken += sum(bits)
-                skips_total += len(bits)
+                known = None if known_bits is None else known_bits[index - 1]
+                picks, inputs = self._skips(h, anchors, anchors_w1, known, generator, trace)
+                bits.append(picks)
             else:
-                inputs = self.g_emb
+                inputs = start
             anchors.append(h)
             anchors_w1.append(self.w_attn_1(h))
-            layers.append(Layer(op_id, bits))
-        penalties = trace.penalties
-        penalty = torch.stack(penalties).sum() / skips_total if penalties else torch.zeros(())
+        skips_total = self.num_layers * (self.num_layers - 1) // 2
+        taken = sum(int(b.sum()) for b in bits)
+        penalty = Trace.total(trace.penalties, batch)
         terms = PolicyTerms(
-            log_prob=torch.stack(trace.log_probs).sum(),
-            entropy=torch.stack(trace.entropies).sum(),
-            penalty=penalty,
-            skip_rate=skips_taken / skips_total if skips_total else 0.0,
+            log_prob=Trace.total(trace.log_probs, batch),
+            entropy=Trace.total(trace.entropies, batch),
+            penalty=penalty / skips_total if skips_total else penalty,
+            skip_rate=taken / (skips_total * batch) if skips_total else 0.0,
         )
-        return Architecture(tuple(layers)), terms
+        return (_architectures(ops, bits) if given is None else list(given)), terms
 
     def _skips(  # noqa: PLR0917 (the walk's state, passed through once per layer)
         self,
         h: Tensor,
         anchors: list[Tensor],
         anchors_w1: list[Tensor],
-        given: tuple[int, ...] | None,
+        given: Tensor | None,
         generator: torch.Generator | None,
         trace: Trace,
-    ) -> tuple[tuple[int, ...], Tensor]:
-        """One skip bit per earlier layer by attention; the next LSTM input (their average)."""
-        query = torch.tanh(torch.cat(anchors_w1, dim=0) + self.w_attn_2(h))
-        score = self._squash_pair(self.v_attn(query))  # (index, 2)
+    ) -> tuple[Tensor, Tensor]:
+        """One skip bit per earlier layer by attention (B, index); the next LSTM input, the
+        average of the layers picked."""
+        query = torch.tanh(torch.stack(anchors_w1, dim=1) + self.w_attn_2(h).unsqueeze(1))
+        score = self._squash_pair(self.v_attn(query))  # (B, index, 2)
         log_q = torch.log_softmax(score, dim=-1)
-        if given is None:
-            picks = torch.multinomial(log_q.exp(), 1, generator=generator).squeeze(1)
-            bits = tuple(int(b) for b in picks.tolist())
-        else:
-            bits = given
-            picks = torch.tensor(bits, dtype=torch.long)
-        trace.record(log_q, log_q.gather(1, picks.unsqueeze(1)).sum())
-        target = self.config.skip_target
-        p_skip = log_q[:, 1].exp().clamp(1e-6, 1 - 1e-6)
-        kl = p_skip * torch.log(p_skip / target) + (1 - p_skip) * torch.log(
-            (1 - p_skip) / (1 - target)
-        )
-        trace.penalties.append(kl.sum())
-        weights = picks.to(torch.float32).unsqueeze(0)  # (1, index)
-        return bits, weights @ torch.cat(anchors, dim=0) / (1.0 + weights.sum())
+        picks, q_log_q = choose(log_q, given, generator, trace)
+        # KL(q || target) per skip decision: sum over {no skip, skip} of q (log q - log target).
+        kl = q_log_q - log_q.exp() * self.log_skip_target
+        trace.penalties.append(kl.flatten(1).sum(1))
+        weights = picks.to(torch.float32).unsqueeze(1)  # (B, 1, index)
+        average = (weights @ torch.stack(anchors, dim=1)).squeeze(1) / (1.0 + weights.sum(-1))
+        return picks, average
 
     def _squash_pair(self, logit: Tensor) -> Tensor:
         """Two-way logits (no skip, skip) from one attention score, squashed like op logits."""
-        return self._squash(torch.cat([-logit, logit], dim=1))
+        return self._squash(torch.cat([-logit, logit], dim=-1))
+
+
+def _choices(given: Sequence[Architecture]) -> tuple[Tensor, list[Tensor]]:
+    """The batch's op ids (B, L) and, per layer i >= 1, its skip bits (B, i)."""
+    ops = torch.tensor([a.op_ids for a in given], dtype=torch.long)
+    layers = len(given[0].layers)
+    bits = [
+        torch.tensor([a.layers[i].skips for a in given], dtype=torch.long) for i in range(1, layers)
+    ]
+    return ops, bits
+
+
+def _architectures(ops: list[Tensor], bits: list[Tensor]) -> list[Architecture]:
+    """The batch's architectures from the per-layer choices (B,) and skip picks (B, index)."""
+    batch = len(ops[0])
+    return [
+        Architecture(
+            tuple(
+                Layer(int(ops[i][b]), tuple(int(x) for x in bits[i - 1][b].tolist()) if i else ())
+                for i in range(len(ops))
+            )
+        )
+        for b in range(batch)
+    ]
