@@ -33,6 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> int:
     import yaml
 
+    from katib_enas.core.errors import KatibEnasError
     from katib_enas.local import preflight
 
     path: Path = args.experiment
@@ -41,14 +42,13 @@ def execute(args: argparse.Namespace) -> int:
         print(yaml.safe_dump(checked.defaulted, sort_keys=False), end="")
         return 0
     experiment = checked.experiment
-    space = experiment.search_space()
-    what = (
-        space.summary()
-        if space is not None
-        else f"{len(experiment.parameters)} parameter(s)"
-        if experiment.parameters
-        else "nasConfig"
-    )
+    what = f"{len(experiment.parameters)} parameter(s)" if experiment.parameters else "nasConfig"
+    try:
+        space = experiment.search_space()
+    except KatibEnasError:  # settings only the remote service (--suggestion-address) knows
+        space = None
+    if space is not None:
+        what = space.summary()
     print(
         f"{path}: valid Experiment {experiment.name!r} "
         f"(algorithm {experiment.algorithm.name}, {what}, "
