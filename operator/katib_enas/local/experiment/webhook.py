@@ -95,7 +95,8 @@ def _objective(objective: dict[str, Any] | None) -> None:
     kind = objective.get("type")
     if kind not in ("minimize", "maximize"):
         raise InvalidExperimentError(
-            f"spec.objective.type: expected minimize or maximize, got {kind!r}"
+            "spec.objective.type: expected minimize or maximize, "
+            + (f"got {kind!r}" if kind else "it is not set")
         )
     metric = objective.get("objectiveMetricName")
     if not metric:
