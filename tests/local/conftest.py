@@ -64,7 +64,8 @@ def make_experiment(tmp_path: Path) -> Callable[..., Path]:
         if max_failed is None:
             spec.pop("maxFailedTrialCount", None)
         else:
-            spec["maxFailedTrialCount"] = max_failed
+            # Katib refuses more allowed failures than trials.
+            spec["maxFailedTrialCount"] = min(max_failed, max_trials)
         if goal is not None:
             spec["objective"]["goal"] = goal
         if collector is not None:

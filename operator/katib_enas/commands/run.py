@@ -53,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from katib_enas.local.experiment import load_experiment
+    from katib_enas.local import preflight
     from katib_enas.local.results import render
     from katib_enas.local.rundir import RunDir, RunError, fresh_run_dir
     from katib_enas.local.runner import Runner, RunOptions
@@ -63,13 +63,14 @@ def execute(args: argparse.Namespace) -> int:
         path = RunDir(args.run_dir).experiment_file
     if path is None:
         path = bundled_example()
-    experiment = load_experiment(path)
+    if args.trial_timeout is not None and args.trial_timeout <= 0:
+        raise RunError("--trial-timeout: must be > 0 seconds")
+    # Every check `validate` makes, before anything is created: a refused run leaves no trace.
+    experiment = preflight.check(path, suggestion_address=args.suggestion_address).experiment
     problems = experiment.local_problems(remote_suggestion=args.suggestion_address is not None)
     if problems:
         raise RunError(f"{path}: cannot run locally: {problems[0]}")
     run_dir = args.run_dir if args.run_dir is not None else fresh_run_dir(experiment.name)
-    if args.trial_timeout is not None and args.trial_timeout <= 0:
-        raise RunError("--trial-timeout: must be > 0 seconds")
     options = RunOptions(
         run_dir=run_dir.resolve(),  # trials run in their own directories
         resume=args.resume,

@@ -1,10 +1,11 @@
 """Katib's controller side of the Suggestion API, for a local run.
 
-`ValidateAlgorithmSettings` once, then `GetSuggestions` with Katib's deadline and retries. The
-service is ours, started in-process on loopback with its checkpoints in the run directory, or
-any service at `--suggestion-address`. Settings the service echoes back in a reply are merged
-into every later request, as Katib stores them on its Suggestion object; they are kept in the
-run's store so that `--resume` sends them too.
+`GetSuggestions` with Katib's deadline and retries (`ValidateAlgorithmSettings` ran once,
+before anything was created, in `preflight`). The service is ours, started in-process on
+loopback with its checkpoints in the run directory, or any service at `--suggestion-address`.
+Settings the service echoes back in a reply are merged into every later request, as Katib
+stores them on its Suggestion object; they are kept in the run's store so that `--resume` sends
+them too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import grpc
 
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.experiment import Experiment
-from katib_enas.local.requests import experiment_message, suggestions_request
+from katib_enas.local.requests import suggestions_request
 from katib_enas.local.rundir import RunError
 from katib_enas.local.store import Store, StoredTrial
 
@@ -54,7 +55,10 @@ class SuggestionClient:
         self._stub: pb_grpc.SuggestionStub | None = None
 
     def connect(self, address: str | None, state_dir: Path) -> None:
-        """Reach the service (starting ours when `address` is None) and validate once."""
+        """Reach the service, starting ours when `address` is None.
+
+        ValidateAlgorithmSettings ran before the run directory was made (`preflight`).
+        """
         if address is None:
             from katib_enas.service.server import start_server
 
@@ -68,23 +72,6 @@ class SuggestionClient:
         ]
         self._channel = grpc.insecure_channel(address, options=options)
         self._stub = pb_grpc.SuggestionStub(self._channel)
-        request = pb.ValidateAlgorithmSettingsRequest(
-            experiment=experiment_message(self.experiment, self.echoed)
-        )
-        try:
-            self._stub.ValidateAlgorithmSettings(request, timeout=DEADLINE_S)
-        except grpc.RpcError as error:
-            code = error.code()
-            if code == grpc.StatusCode.UNIMPLEMENTED:
-                return  # Katib counts that as valid
-            if code == grpc.StatusCode.INVALID_ARGUMENT:
-                raise RunError(
-                    f"the suggestion service rejected the experiment: {error.details()}"
-                ) from None
-            raise RunError(
-                f"suggestion service at {address}: ValidateAlgorithmSettings failed "
-                f"({code.name}: {error.details()})"
-            ) from None
 
     def suggest(self, trials: Sequence[StoredTrial], wanted: int) -> list[Suggested]:
         """`wanted` new assignment sets for a history of `trials`, retried as Katib retries."""

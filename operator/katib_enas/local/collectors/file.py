@@ -18,7 +18,7 @@ class FileCollector(Collector):
 
     def metrics_file(self, trial_dir: Path) -> Path:
         path = self.spec.file_path
-        assert path is not None  # the Experiment loader requires it for this kind
+        assert path is not None  # Katib's defaults fill it in for this kind
         return trial_dir / "metrics" / path.lstrip("/")
 
     def adapt(self, argv: list[str], env: dict[str, str], trial_dir: Path) -> list[str]:

@@ -1,71 +1,40 @@
-"""Field checks shared by the Experiment loader: each one raises `InvalidExperimentError` with
-the field's path, so that every message names what to fix."""
+"""The error every Experiment check raises, and the small helpers that word it: each message
+starts with the field's full path (`spec.trialTemplate.trialParameters[1].reference`), so the
+user knows what to fix, and says who refuses when it is not Katib's webhook."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from katib_enas.core.errors import KatibEnasError
 
 
 class InvalidExperimentError(KatibEnasError):
-    """The Experiment YAML is malformed, or a field holds a value Katib would reject."""
+    """The Experiment YAML is malformed, or a field holds a value Katib (or we) would reject."""
 
 
-# Field names of Katib's OpenAPI schemas (v1beta1): an unknown key is a typo Katib would drop.
-KNOWN_KEYS: Mapping[str, frozenset[str]] = {
-    "spec": frozenset(
-        {
-            "algorithm",
-            "earlyStopping",
-            "maxFailedTrialCount",
-            "maxTrialCount",
-            "metricsCollectorSpec",
-            "nasConfig",
-            "objective",
-            "parallelTrialCount",
-            "parameters",
-            "resumePolicy",
-            "trialTemplate",
-        }
-    ),
-    "objective": frozenset(
-        {"additionalMetricNames", "goal", "metricStrategies", "objectiveMetricName", "type"}
-    ),
-    "algorithm": frozenset({"algorithmName", "algorithmSettings"}),
-    "metricsCollectorSpec": frozenset({"collector", "source"}),
-    "source": frozenset({"fileSystemPath", "filter", "httpGet"}),
-    "collector": frozenset({"customCollector", "kind"}),
-    "fileSystemPath": frozenset({"format", "kind", "path"}),
-    "filter": frozenset({"metricsFormat"}),
-    "trialTemplate": frozenset(
-        {
-            "configMap",
-            "failureCondition",
-            "primaryContainerName",
-            "primaryPodLabels",
-            "retain",
-            "successCondition",
-            "trialParameters",
-            "trialSpec",
-        }
-    ),
-    "trialParameter": frozenset({"description", "name", "reference"}),
-    "nasConfig": frozenset({"graphConfig", "operations"}),
-    "graphConfig": frozenset({"inputSizes", "numLayers", "outputSizes"}),
-    "operation": frozenset({"operationType", "parameters"}),
-    "parameter": frozenset({"feasibleSpace", "name", "parameterType"}),
-    "feasibleSpace": frozenset({"distribution", "list", "max", "min", "step"}),
-    "setting": frozenset({"name", "value"}),
-    "metricStrategy": frozenset({"name", "value"}),
-}
+def child(where: str, key: str | int) -> str:
+    """The path of a field or list item below `where`: `spec.x`, `spec.list[2]`."""
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
 
 
-def known(mapping: Mapping[str, Any], schema: str, where: str) -> None:
-    unknown = sorted(set(mapping) - KNOWN_KEYS[schema])
-    if unknown:
-        raise InvalidExperimentError(f"{where}.{unknown[0]}: unknown field")
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`; did you mean `x`?` for the closest known name, or nothing when none is close."""
+    close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    if not close:
+        lowered = {k.lower(): k for k in known}
+        if name.lower() in lowered:
+            close = [lowered[name.lower()]]
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def stricter(where: str, problem: str, consequence: str) -> InvalidExperimentError:
+    """An error for something Katib's webhook admits but that cannot work, saying so."""
+    return InvalidExperimentError(f"{where}: {problem} (Katib accepts this, but {consequence})")
 
 
 def mapping(value: object, where: str) -> dict[str, Any]:
@@ -75,22 +44,15 @@ def mapping(value: object, where: str) -> dict[str, Any]:
     return value
 
 
-def listed(value: object, where: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise InvalidExperimentError(f"{where}: expected a list, got {type(value).__name__}")
+def dig(value: object, *keys: str) -> Any:
+    """`value[k1][k2]...`, or None where a level is missing or not a mapping."""
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
     return value
 
 
-def string(value: object, where: str) -> str:
-    if not isinstance(value, str) or not value:
-        got = "nothing" if value is None else repr(value)
-        raise InvalidExperimentError(f"{where}: expected a non-empty string, got {got}")
-    return value
-
-
-def count(value: object, where: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise InvalidExperimentError(f"{where}: expected an integer >= {minimum}, got {value!r}")
-    return value
+def items(value: object) -> list[Any]:
+    """A list field's items (an absent or null list has none)."""
+    return value if isinstance(value, list) else []

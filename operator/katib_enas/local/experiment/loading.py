@@ -1,52 +1,126 @@
-"""A Katib `kubeflow.org/v1beta1` Experiment YAML, loaded and checked into an `Experiment`.
+"""A Katib `kubeflow.org/v1beta1` Experiment YAML, checked as a Katib v0.19 cluster checks it.
 
-Local mode runs the very file a user would `kubectl apply`, so this module accepts what Katib's
-admission webhook accepts, fills the same defaults (parallelTrialCount 3, metric strategies,
-StdOut collector) and rejects bad input with one line that names the field. What Katib accepts
-but one machine cannot run (a trial template from a ConfigMap, a collector we do not implement)
-loads fine and is reported by `Experiment.local_problems()`, so `validate` can say both.
+Local mode runs the very file a user would `kubectl apply`, so loading goes the way the cluster
+goes: decode (the shape: `types`, `shape`), Katib's defaulting webhook (`defaults`), its
+validating webhook (`webhook`, `template_rules`, `collector_rules`), then this project's
+deliberately stricter rules (`strict_rules`), and only then the model (`specs`, `nas`). The
+first refusal is one line naming the field. What the cluster alone can check comes back as
+notes (`cluster_checks`); what Katib accepts but one machine cannot run is
+`Experiment.local_problems()`. The algorithm settings are checked by the suggestion service's
+own ValidateAlgorithmSettings, in `katib_enas.local.preflight`.
 """
 
 from __future__ import annotations
 
-import re
+import copy
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from katib_enas.core import strategies
-from katib_enas.core.settings import parse_settings
-from katib_enas.local.experiment.fields import (
-    InvalidExperimentError,
-    count,
-    known,
-    mapping,
-    string,
-)
-from katib_enas.local.experiment.model import ENAS_ALGORITHMS, Experiment
+from katib_enas.local.experiment import cluster_checks, shape, strict_rules, webhook
+from katib_enas.local.experiment.defaults import apply_defaults
+from katib_enas.local.experiment.fields import InvalidExperimentError, dig, mapping
+from katib_enas.local.experiment.model import Experiment
 from katib_enas.local.experiment.nas import nas_config_spec, parameter_specs
 from katib_enas.local.experiment.specs import (
     algorithm_spec,
-    check_references,
     collector_spec,
     objective_spec,
     trial_template_spec,
 )
+from katib_enas.local.experiment.types import EXPERIMENT, EXPERIMENT_POLICY, registry
 
-_DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+API_VERSION = "kubeflow.org/v1beta1"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An Experiment that passed every check: the model, the manifest as Katib stores it (with
+    its defaults) and what only the cluster can check."""
+
+    experiment: Experiment
+    defaulted: dict[str, Any]
+    cluster_notes: tuple[str, ...]
 
 
 def load_experiment(path: Path) -> Experiment:
     """Read and check an Experiment YAML file."""
+    return check_file(path).experiment
+
+
+def check_file(path: Path) -> Checked:
+    """Read an Experiment YAML file and run every check on it."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise InvalidExperimentError(f"{path}: cannot read ({error.strerror})") from None
-    return parse_experiment(text, source=str(path))
+    return check_document(_one_document(text, str(path)))
 
 
 def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
     """Check YAML text holding exactly one Experiment."""
+    return check_document(_one_document(text, source)).experiment
+
+
+def experiment_from_dict(raw: object) -> Experiment:
+    """Check a decoded Experiment manifest and build the model."""
+    return check_document(raw).experiment
+
+
+def check_document(raw: object) -> Checked:
+    """Decode, default, validate (Katib's rules, then ours) and build, in the cluster's order."""
+    doc = mapping(raw, "the document")
+    if doc.get("apiVersion") != API_VERSION:
+        raise InvalidExperimentError(
+            f"apiVersion: expected {API_VERSION!r}, got {doc.get('apiVersion')!r}"
+        )
+    if doc.get("kind") != "Experiment":
+        raise InvalidExperimentError(f"kind: expected 'Experiment', got {doc.get('kind')!r}")
+    shape.check(doc, EXPERIMENT, registry(), "", EXPERIMENT_POLICY)
+    decoded = _decoded(doc)
+    if not isinstance(decoded.get("spec"), dict):
+        raise InvalidExperimentError("spec: required")
+    defaulted = apply_defaults(decoded)
+    webhook.validate(defaulted, parallel_given="parallelTrialCount" in decoded["spec"])
+    strict_rules.check(defaulted)
+    return Checked(_build(defaulted), defaulted, tuple(cluster_checks.notes(defaulted)))
+
+
+def _decoded(doc: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as Katib's decoder sees it: null fields unset, the trial spec untouched."""
+    decoded: dict[str, Any] = shape.strip_nulls(doc)
+    decoded.pop("status", None)  # the API server ignores it on create
+    trial_spec = dig(doc, "spec", "trialTemplate", "trialSpec")
+    if trial_spec is not None:
+        decoded["spec"]["trialTemplate"]["trialSpec"] = copy.deepcopy(trial_spec)
+    return decoded
+
+
+def _build(doc: dict[str, Any]) -> Experiment:
+    spec: dict[str, Any] = doc["spec"]
+    metadata: dict[str, Any] = doc["metadata"]
+    early = spec.get("earlyStopping")
+    nas = spec.get("nasConfig")
+    return Experiment(
+        name=metadata["name"],
+        namespace=metadata.get("namespace") or "default",
+        objective=objective_spec(spec["objective"]),
+        algorithm=algorithm_spec(spec["algorithm"]),
+        early_stopping=None if early is None else algorithm_spec(early),
+        parallel_trial_count=spec["parallelTrialCount"],
+        max_trial_count=spec.get("maxTrialCount"),
+        max_failed_trial_count=spec.get("maxFailedTrialCount"),
+        metrics_collector=collector_spec(spec["metricsCollectorSpec"]),
+        trial_template=trial_template_spec(spec["trialTemplate"]),
+        nas_config=None if nas is None else nas_config_spec(nas),
+        parameters=parameter_specs(spec.get("parameters"), "spec"),
+        resume_policy=spec["resumePolicy"],
+    )
+
+
+def _one_document(text: str, source: str) -> object:
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as error:
@@ -57,76 +131,4 @@ def parse_experiment(text: str, *, source: str = "<experiment>") -> Experiment:
         raise InvalidExperimentError(
             f"{source}: expected one YAML document (an Experiment), found {len(documents)}"
         )
-    return experiment_from_dict(documents[0])
-
-
-def experiment_from_dict(raw: object) -> Experiment:
-    """Check a decoded Experiment manifest and fill Katib's defaults."""
-    doc = mapping(raw, "the document")
-    if doc.get("apiVersion") != "kubeflow.org/v1beta1":
-        raise InvalidExperimentError(
-            f"apiVersion: expected 'kubeflow.org/v1beta1', got {doc.get('apiVersion')!r}"
-        )
-    if doc.get("kind") != "Experiment":
-        raise InvalidExperimentError(f"kind: expected 'Experiment', got {doc.get('kind')!r}")
-    name, namespace = _metadata(doc.get("metadata"))
-    spec = mapping(doc.get("spec"), "spec")
-    known(spec, "spec", "spec")
-
-    objective = objective_spec(spec.get("objective"))
-    algorithm = algorithm_spec(spec.get("algorithm"), "spec.algorithm")
-    early = spec.get("earlyStopping")
-    early_stopping = None if early is None else algorithm_spec(early, "spec.earlyStopping")
-    parallel = count(spec.get("parallelTrialCount", 3), "spec.parallelTrialCount", minimum=1)
-    max_trials = spec.get("maxTrialCount")
-    max_trial_count = None if max_trials is None else count(max_trials, "spec.maxTrialCount", 1)
-    max_failed = spec.get("maxFailedTrialCount")
-    max_failed_count = (
-        None if max_failed is None else count(max_failed, "spec.maxFailedTrialCount", 0)
-    )
-    resume_policy = string(spec.get("resumePolicy", "Never"), "spec.resumePolicy")
-    if resume_policy not in ("Never", "LongRunning", "FromVolume"):
-        raise InvalidExperimentError(
-            f"spec.resumePolicy: expected Never, LongRunning or FromVolume, got {resume_policy!r}"
-        )
-    collector = collector_spec(spec.get("metricsCollectorSpec"))
-
-    nas_config = None if spec.get("nasConfig") is None else nas_config_spec(spec["nasConfig"])
-    parameters = parameter_specs(spec.get("parameters"), "spec.parameters")
-    if nas_config is None and not parameters:
-        raise InvalidExperimentError("spec: set either spec.parameters or spec.nasConfig")
-    if nas_config is not None and parameters:
-        raise InvalidExperimentError("spec: set spec.parameters or spec.nasConfig, not both")
-    if algorithm.name in ENAS_ALGORITHMS and nas_config is not None:
-        # What ValidateAlgorithmSettings runs (settings, the space of the kind they name, the
-        # strategy), so that bad ones fail here and not inside the service.
-        strategies.build(nas_config, objective, parse_settings(algorithm.settings, name))
-
-    template = trial_template_spec(spec.get("trialTemplate"))
-    check_references(template, parameters, nas_config is not None, algorithm.name)
-
-    return Experiment(
-        name=name,
-        namespace=namespace,
-        objective=objective,
-        algorithm=algorithm,
-        early_stopping=early_stopping,
-        parallel_trial_count=parallel,
-        max_trial_count=max_trial_count,
-        max_failed_trial_count=max_failed_count,
-        metrics_collector=collector,
-        trial_template=template,
-        nas_config=nas_config,
-        parameters=parameters,
-        resume_policy=resume_policy,
-    )
-
-
-def _metadata(raw: object) -> tuple[str, str]:
-    metadata = mapping(raw, "metadata")
-    name = string(metadata.get("name"), "metadata.name")
-    if not _DNS_NAME.match(name) or len(name) > 40:
-        raise InvalidExperimentError(
-            f"metadata.name: {name!r} must be lowercase letters, digits and '-' (at most 40)"
-        )
-    return name, string(metadata.get("namespace", "default"), "metadata.namespace")
+    return documents[0]

@@ -1,6 +1,14 @@
-"""`spec.nasConfig` and `spec.parameters`: the search space as the YAML writes it."""
+"""`spec.nasConfig` and `spec.parameters` as the search space the suggestion service receives.
+
+Katib's webhook checks the parameters' types and bounds (`webhook`) but not the nasConfig; a
+suggestion service cannot build a space from a nasConfig without layers or operations, or from a
+parameter without values. These builders refuse that with the field's path; `strict_rules`
+says in the message that Katib itself would have accepted it.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.spaces.operations import (
@@ -11,69 +19,58 @@ from katib_enas.core.spaces.operations import (
     ParameterType,
     parse_sizes,
 )
-from katib_enas.local.experiment.fields import (
-    InvalidExperimentError,
-    count,
-    known,
-    listed,
-    mapping,
-    string,
-)
+from katib_enas.local.experiment.fields import InvalidExperimentError, items
 
 
-def nas_config_spec(raw: object) -> NasConfig:
+def nas_config_spec(nas: dict[str, Any]) -> NasConfig:
+    """The (shape-checked) `spec.nasConfig` as the core's `NasConfig`."""
     where = "spec.nasConfig"
-    nas = mapping(raw, where)
-    known(nas, "nasConfig", where)
-    graph_raw = mapping(nas.get("graphConfig"), f"{where}.graphConfig")
-    known(graph_raw, "graphConfig", f"{where}.graphConfig")
-    num_layers = count(graph_raw.get("numLayers"), f"{where}.graphConfig.numLayers", 1)
+    graph_raw = nas.get("graphConfig")
+    if graph_raw is None:
+        raise InvalidExperimentError(f"{where}.graphConfig: required")
+    num_layers = graph_raw.get("numLayers", 0)
+    if num_layers < 1:
+        raise InvalidExperimentError(
+            f"{where}.graphConfig.numLayers: expected an integer >= 1, got {num_layers}"
+        )
     sizes = {}
     for key in ("inputSizes", "outputSizes"):
         at = f"{where}.graphConfig.{key}"
-        values = listed(graph_raw.get(key), at)
         try:
-            sizes[key] = parse_sizes(values, at)
+            sizes[key] = parse_sizes(items(graph_raw.get(key)), at)
         except KatibEnasError as error:
             raise InvalidExperimentError(str(error)) from None
     graph = GraphConfig(num_layers, sizes["inputSizes"], sizes["outputSizes"])
     operations = []
-    for i, entry in enumerate(listed(nas.get("operations"), f"{where}.operations")):
+    for i, op in enumerate(items(nas.get("operations"))):
         at = f"{where}.operations[{i}]"
-        op = mapping(entry, at)
-        known(op, "operation", at)
-        op_type = string(op.get("operationType"), f"{at}.operationType")
-        operations.append(
-            OperationSpec(op_type, parameter_specs(op.get("parameters"), f"{at}.parameters"))
-        )
+        op_type = op.get("operationType")
+        if not op_type:
+            raise InvalidExperimentError(f"{at}.operationType: required")
+        operations.append(OperationSpec(op_type, parameter_specs(op.get("parameters"), at)))
     if not operations:
         raise InvalidExperimentError(f"{where}.operations: needs at least one operation")
     return NasConfig(graph, tuple(operations))
 
 
 def parameter_specs(raw: object, where: str) -> tuple[ParameterSpec, ...]:
+    """The (shape-checked) parameters below `where` as the core's `ParameterSpec`s."""
     specs = []
-    for i, entry in enumerate(listed(raw, where)):
-        at = f"{where}[{i}]"
-        item = mapping(entry, at)
-        known(item, "parameter", at)
-        name = string(item.get("name"), f"{at}.name")
+    for i, item in enumerate(items(raw)):
+        at = f"{where}.parameters[{i}]"
+        name = item.get("name")
+        if not name:
+            raise InvalidExperimentError(f"{at}.name: required")
+        kind = item.get("parameterType", "")
         try:
-            ptype = ParameterType.parse(string(item.get("parameterType"), f"{at}.parameterType"))
+            ptype = ParameterType.parse(kind)
         except KatibEnasError:
             raise InvalidExperimentError(
-                f"{at}.parameterType: expected double, int, discrete or categorical, "
-                f"got {item.get('parameterType')!r}"
+                f"{at}.parameterType: expected double, int, discrete or categorical, got {kind!r}"
             ) from None
-        space = mapping(item.get("feasibleSpace"), f"{at}.feasibleSpace")
-        known(space, "feasibleSpace", f"{at}.feasibleSpace")
-        bounds = {}
-        for key in ("min", "max", "step"):
-            value = space.get(key, "")
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
-                raise InvalidExperimentError(f"{at}.feasibleSpace.{key}: expected a number string")
-            bounds[key] = str(value)
-        values = tuple(str(v) for v in listed(space.get("list"), f"{at}.feasibleSpace.list"))
+        space = item.get("feasibleSpace") or {}
+        bounds = {key: space.get(key, "") for key in ("min", "max", "step")}
+        values = tuple(items(space.get("list")))
         if ptype in (ParameterType.CATEGORICAL, ParameterType.DISCRETE) and not values:
             raise InvalidExperimentError(
                 f"{at}.feasibleSpace.list: a {ptype.name.lower()} parameter needs a non-empty list"
