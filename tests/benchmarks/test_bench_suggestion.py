@@ -140,13 +140,11 @@ def test_bench_get_suggestions_latency_and_memory(
     print(f"\nGetSuggestions, 8-layer 106-op space (enas-gpu.yaml), one core, {CALLS} calls each")
     print(f"{'finished trials':>16} {'p50 ms':>8} {'p99 ms':>8} {'p50 / empty-history p50':>24}")
     print(f"{0:>16} {baseline_p50 * 1e3:8.1f} {_percentile(empty, 0.99) * 1e3:8.1f} {1.0:24.1f}")
-    histories = {}
     for n in (10, 100, 1000):
         experiment = pb.Experiment()
         experiment.CopyFrom(base)
         experiment.name = f"bench-{n}"
         trials = _history(service, experiment, n + CALLS)
-        histories[n] = (experiment, trials)
         service.call(experiment, trials[:n], 1, n + 1)  # learns the first n (replay)
         latencies = [
             service.call(experiment, trials[: n + k + 1], 1, n + k + 2)[1] for k in range(CALLS)
@@ -156,17 +154,38 @@ def test_bench_get_suggestions_latency_and_memory(
     rss, peak = service.rss_mib()
     print(f"service resident memory: {rss:.0f} MiB now, {peak:.0f} MiB peak")
 
-    (tmp_path / "fresh").mkdir()
-    fresh = Service(tmp_path / "fresh")
-    try:
-        experiment, trials = histories[1000]
-        _, first = fresh.call(experiment, trials[:1000], 1, 1001)
-        print(
-            f"first call of a fresh service given 1,000 finished trials: {first:.2f} s "
-            f"({first / baseline_p50:.0f}x an empty-history call)"
-        )
-    finally:
-        fresh.close()
+
+def test_bench_cold_start_1000_and_10000_trials(katib_examples: Path, tmp_path: Path) -> None:
+    """The first call of a service that has no state for an experiment with N finished trials
+    (a restart without a volume): it learns all N, one update per batch. Baseline in the same
+    run: the same service's call with an empty history."""
+    repo = Path(__file__).resolve().parents[2]
+    spaces = {
+        "enas-gpu.yaml (8 layers, 106 ops)": katib_examples / "enas-gpu.yaml",
+        "macro CIFAR-10 (12 layers, 6 ops)": repo
+        / "manifests/experiments/enas-macro-cifar10-gpu.yaml",
+    }
+    print("\ncold start: first GetSuggestions of a fresh service given N finished trials")
+    print(f"{'space':<36} {'N':>6} {'seconds':>8} {'x empty-history call':>21}")
+    for label, path in spaces.items():
+        base = experiment_message(load_experiment(path))
+        tag = "gpu" if "106" in label else "cifar"
+        (tmp_path / tag).mkdir()
+        builder = Service(tmp_path / tag)
+        try:
+            empty = statistics.median(builder.call(base, [], 1, i + 1)[1] for i in range(20))
+            histories = {n: _history(builder, base, n) for n in (1000, 10_000)}
+        finally:
+            builder.close()
+        for n, trials in histories.items():
+            state = tmp_path / f"{tag}-{n}"
+            state.mkdir()
+            fresh = Service(state)
+            try:
+                _, seconds = fresh.call(base, trials, 1, n + 1)
+            finally:
+                fresh.close()
+            print(f"{label:<36} {n:>6} {seconds:8.2f} {seconds / empty:21.0f}")
 
 
 def _stock_rule_search(

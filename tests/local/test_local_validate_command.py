@@ -157,7 +157,7 @@ def test_setting_out_of_range_names_its_value(
     path = _write(tmp_path, example_doc)
     result = katib_enas("run", path, "--run-dir", "r", cwd=tmp_path)
     assert result.returncode == 2
-    assert "error: spec.algorithm.algorithmSettings[1].value: 2 is out of range" in result.stderr
+    assert "error: spec.algorithm.algorithmSettings[1].value: '2' is out of range" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "r").exists()
 

@@ -122,3 +122,17 @@ def test_checkpoints_to_the_volume_and_resumes_from_it(
     assert after == before
     assert "resumed from /opt/katib/data/enas-digits/enas-state.pt (6 trials learned)" in logs
     assert "learned from" not in logs
+
+
+def test_a_full_volume_is_logged_and_the_service_keeps_answering(
+    entry: dict[str, Any], experiment: Any, tmp_path: Path
+) -> None:
+    """A FromVolume PVC that is full: every checkpoint write fails, no call does."""
+    full = pod_sandbox.Volume(entry["volumeMountPath"], tmpfs_size="16k")  # < one checkpoint
+    trials: list[Any] = []
+    with katib_pods.serve(entry, tmp_path / "pod", volume=full) as service:
+        _rounds(service, experiment, trials, 4)
+        assert service.metric("katib_enas_controller_updates_total") == 1.0
+    logs = service.logs()
+    assert "checkpoint /opt/katib/data/enas-digits/enas-state.pt not written: No space left" in logs
+    assert "Traceback" not in logs

@@ -79,7 +79,7 @@ def suggestion_pod(
     port: int,
     metrics_port: int,
     uid: int | None = None,
-    volume: Path | None = None,
+    volume: Path | pod_sandbox.Volume | None = None,
 ) -> pod_sandbox.Pod:
     config = image("operator/Dockerfile")
     args = [
@@ -89,7 +89,9 @@ def suggestion_pod(
     assert f"--port={port}" in args and f"--metrics-port={metrics_port}" in args, args
     env = dict(config.env) | {e["name"]: e["value"] for e in entry.get("env", [])}
     context = entry["securityContext"]
-    volumes = [pod_sandbox.Volume(entry["volumeMountPath"], volume)] if volume else []
+    if isinstance(volume, Path):
+        volume = pod_sandbox.Volume(entry["volumeMountPath"], volume)
+    volumes = [volume] if volume is not None else []
     return pod_sandbox.Pod(
         pod_sandbox.resolve([*config.entrypoint, *args], env["PATH"]),
         env,
@@ -107,7 +109,7 @@ def serve(
     stage: Path,
     *,
     uid: int | None = None,
-    volume: Path | None = None,
+    volume: Path | pod_sandbox.Volume | None = None,
 ) -> Iterator[Suggestion]:
     """Start the suggestion pod, wait until its probe answers SERVING, stop it with SIGTERM."""
     port, metrics_port = free_port(), free_port()

@@ -47,11 +47,13 @@ OPENSHIFT_UID = 1000680000  # an arbitrary UID from an OpenShift namespace range
 
 @dataclass(frozen=True)
 class Volume:
-    """A directory of this machine that the pod sees at `pod_path`."""
+    """A directory of this machine that the pod sees at `pod_path`; or, with `tmpfs_size`
+    (`64k`), a fresh tmpfs of that size there (a volume that fills up)."""
 
     pod_path: str
-    host_path: Path
+    host_path: Path | None = None
     read_only: bool = False
+    tmpfs_size: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,7 +222,12 @@ def _wrapper(pod: Pod, stage: Path) -> list[str]:
         lines.append(f"chmod go+x {q(str(root) + str(ancestor))}")
     for volume in pod.volumes:
         target = q(_inside(root, volume.pod_path))
-        lines += [f"mkdir -p {target}", f"mount --bind {q(str(volume.host_path))} {target}"]
+        lines.append(f"mkdir -p {target}")
+        if volume.tmpfs_size is not None:
+            size = q(f"size={volume.tmpfs_size},mode=1777")
+            lines.append(f"mount -t tmpfs -o {size} volume {target}")
+        else:
+            lines.append(f"mount --bind {q(str(volume.host_path))} {target}")
     lines.append(f"mount -o remount,ro {q(str(root))}")
     for volume in pod.volumes:
         if volume.read_only:
