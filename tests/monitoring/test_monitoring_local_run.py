@@ -77,3 +77,15 @@ def test_a_local_run_is_watched_with_the_readme_scrape_config(
     assert by_method["GetSuggestions"] >= 2  # the first two trials, then those after them
     assert prometheus.query('katib_enas_trials{condition="Succeeded"} > 0', at)
     assert prometheus.query("process_resident_memory_bytes", at)
+
+
+def test_metrics_port_with_a_remote_service_is_bad_input(repo_root: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [KATIB_ENAS, "run", str(experiment(repo_root, tmp_path)), "--run-dir",
+         str(tmp_path / "run"), "--suggestion-address", "127.0.0.1:1", "--metrics-port", "9464"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--metrics-port: the service at --suggestion-address serves its own metrics" in (
+        result.stderr
+    )
