@@ -155,6 +155,11 @@ def _learning_panels() -> list[PanelSpec]:
                 ),
             ),
         ),
+    ]
+
+
+def _trial_panels() -> list[PanelSpec]:
+    return [
         PanelSpec(
             "Trials by condition",
             "How many trials are created, running, succeeded, failed, killed?",
@@ -230,7 +235,7 @@ def _policy_panels() -> list[PanelSpec]:
 
 ROWS: tuple[tuple[str, list[PanelSpec]], ...] = (
     ("Suggestion service", _rpc_panels()),
-    ("Trials and learning", _learning_panels()),
+    ("Trials and learning", _learning_panels() + _trial_panels()),
     ("Controller policy", _policy_panels()),
 )
 
