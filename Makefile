@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check operator trial_image tests scripts
 	$(VENV)/bin/ruff format --check operator trial_image tests scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy --strict scripts/build_dashboard.py
 	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)

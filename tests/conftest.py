@@ -1,7 +1,9 @@
-"""Fixtures every test directory shares: where the repo and Katib's reference data live."""
+"""Fixtures every test directory shares: where the repo and Katib's reference data live, and the
+Prometheus tools."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -25,3 +27,24 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def katib_examples(shared_dir: Path) -> Path:
     return shared_dir / "katib" / "examples"
+
+
+def _debian_tool(name: str) -> str:
+    """A tool of Debian's `prometheus` package; missing, the test fails saying how to install it."""
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(
+            f"{name} not found on PATH: run `bash scripts/install-tools.sh` (make test does), "
+            "which installs Debian's prometheus package"
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    return _debian_tool("promtool")
+
+
+@pytest.fixture(scope="session")
+def prometheus_binary() -> str:
+    return _debian_tool("prometheus")

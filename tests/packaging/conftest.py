@@ -35,7 +35,21 @@ ALL_ON = [
     "--set", "suggestion.env[0].name=KATIB_ENAS_LOG_FORMAT",
     "--set", "suggestion.env[0].value=json",
     "--set", "registration.nodeSelector.kubernetes\\.io/os=linux",
+    "--set", "imagePullSecrets[0].name=regcred",
+    "--set", "monitoring.podMonitor.honorLabels=true",
+    "--set", "monitoring.podMonitor.metricRelabelings[0].action=drop",
+    "--set", "monitoring.podMonitor.metricRelabelings[0].sourceLabels[0]=__name__",
+    "--set", "monitoring.podMonitor.metricRelabelings[0].regex=python_gc_.*",
+    "--set", "monitoring.podMonitor.relabelings[0].targetLabel=cluster",
+    "--set", "monitoring.podMonitor.relabelings[0].replacement=lab",
+    "--set", "monitoring.prometheusRule.enabled=true",
+    "--set", "monitoring.prometheusRule.labels.release=kube-prometheus-stack",
+    "--set", "monitoring.prometheusRule.additionalRuleLabels.team=ml",
+    "--set", "monitoring.grafanaDashboard.enabled=true",
+    "--set", "monitoring.grafanaDashboard.namespace=monitoring",
+    "--set", "monitoring.grafanaDashboard.annotations.grafana_folder=Kubeflow",
     "--api-versions", "monitoring.coreos.com/v1/PodMonitor",
+    "--api-versions", "monitoring.coreos.com/v1/PrometheusRule",
 ]  # fmt: skip
 
 Manifest = dict[str, Any]

@@ -47,7 +47,11 @@ def stock_configmap(shared_dir: Path, tmp_path: Path) -> Path:
 
 
 def _entries_file(render: Callable[..., list[Manifest]], tmp_path: Path, *values: str) -> Path:
-    [configmap] = [m for m in render(*values) if m["kind"] == "ConfigMap"]
+    [configmap] = [
+        m
+        for m in render(*values)
+        if m["kind"] == "ConfigMap" and m["metadata"]["name"].endswith("-registration")
+    ]
     path = tmp_path / f"entries-{len(values)}.json"
     path.write_text(configmap["data"]["entries.json"])
     return path

@@ -35,7 +35,11 @@ def experiment(repo_root: Path) -> Any:
 @pytest.fixture(scope="module")
 def entry(render: Callable[..., list[dict[str, Any]]]) -> dict[str, Any]:
     """The suggestion container the chart registers (the default values)."""
-    [configmap] = [m for m in render() if m["kind"] == "ConfigMap"]
+    [configmap] = [
+        m
+        for m in render()
+        if m["kind"] == "ConfigMap" and m["metadata"]["name"].endswith("-registration")
+    ]
     [first] = json.loads(configmap["data"]["entries.json"])
     return dict(first)
 
@@ -91,6 +95,8 @@ def test_learns_and_restarts_with_nothing_writable(
         _rounds(first, experiment, trials, 4)
         # 6 trials learned: one update of the default batch of 4, two trials pending
         assert first.metric("katib_enas_controller_updates_total") == 1.0
+        # The entry's downward-API env gives the metrics the container's 1Gi limit.
+        assert first.metric("katib_enas_memory_limit_bytes") == float(1 << 30)
         before = _rounds(first, experiment, list(trials), 1)
     logs = first.logs()
     assert "Traceback" not in logs and "INTERNAL" not in logs, logs

@@ -43,3 +43,15 @@ def test_a_bad_environment_value_names_the_variable() -> None:
     )
     assert result.returncode == 2
     assert "KATIB_ENAS_PORT='abc' is not valid for --port" in result.stderr
+
+
+def test_a_negative_memory_limit_is_bad_input() -> None:
+    result = subprocess.run(
+        [KATIB_ENAS, "serve", "--port", "0", "--metrics-port", "0", "--memory-limit", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "katib-enas serve: error: --memory-limit: must be >= 0 bytes" in result.stderr

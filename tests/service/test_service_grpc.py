@@ -209,15 +209,16 @@ def test_messy_katib_history_gets_exact_counts_and_metrics(
     reply = service.suggestion.GetSuggestions(request(gpu_experiment, trials, 3, 9), timeout=30)
     assert len(reply.parameter_assignments) == 3
     scraped = _scrape(service)
-    assert scraped["katib_enas_trials{condition=Succeeded}"] == 8  # junk ones included
-    assert scraped["katib_enas_trials{condition=Running}"] == 1
-    assert scraped["katib_enas_trials{condition=Killed}"] == 1
-    assert scraped["katib_enas_trials{condition=Failed}"] == 0
+    exp = f"experiment={gpu_experiment.name}"
+    assert scraped[f"katib_enas_trials{{condition=Succeeded,{exp}}}"] == 8  # junk ones included
+    assert scraped[f"katib_enas_trials{{condition=Running,{exp}}}"] == 1
+    assert scraped[f"katib_enas_trials{{condition=Killed,{exp}}}"] == 1
+    assert scraped[f"katib_enas_trials{{condition=Failed,{exp}}}"] == 0
     # 6 successes + the bad metric (the worst reward) are 7 trials to learn from (the junk
     # architecture teaches nothing): one update of 4, three pending for the next batch
-    assert scraped["katib_enas_controller_updates_total{}"] == 1
-    assert scraped["katib_enas_suggestions_total{}"] == 6 + 3
-    assert scraped["katib_enas_best_objective_value{}"] == 0.9
+    assert scraped[f"katib_enas_controller_updates_total{{{exp}}}"] == 1
+    assert scraped[f"katib_enas_suggestions_total{{{exp}}}"] == 6 + 3
+    assert scraped[f"katib_enas_best_objective_value{{{exp}}}"] == 0.9
     assert scraped["katib_enas_rpc_requests_total{code=OK,method=GetSuggestions}"] == 2
     build = f"python_version={platform.python_version()},torch_version={torch.__version__}"
     assert scraped[f"katib_enas_build_info{{{build},version={katib_enas.__version__}}}"] == 1
@@ -225,7 +226,7 @@ def test_messy_katib_history_gets_exact_counts_and_metrics(
     # the same call again learns nothing more and answers the same
     again = service.suggestion.GetSuggestions(request(gpu_experiment, trials, 3, 9), timeout=30)
     assert assignments_of(again) == assignments_of(reply)
-    assert _scrape(service)["katib_enas_controller_updates_total{}"] == 1
+    assert _scrape(service)[f"katib_enas_controller_updates_total{{{exp}}}"] == 1
 
 
 def test_all_trials_failed_still_gets_a_proper_reply(service: Running, gpu_experiment: Any) -> None:
@@ -251,7 +252,9 @@ def test_restarted_service_resumes_from_its_volume_or_from_the_history(
         second = connect(directory)
         reply = second.suggestion.GetSuggestions(request(gpu_experiment, trials, 4, 16), timeout=60)
         assert assignments_of(reply) == expected
-        updates = _scrape(second)["katib_enas_controller_updates_total{}"]
+        updates = _scrape(second)[
+            f"katib_enas_controller_updates_total{{experiment={gpu_experiment.name}}}"
+        ]
         assert updates == (0 if directory else 12 // 4)  # batches of 4 trials
         second.server.stop(0)
 

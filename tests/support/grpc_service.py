@@ -68,3 +68,50 @@ def katib_trial(
 
 def assignments_of(reply: Any) -> list[dict[str, str]]:
     return [{a.name: a.value for a in one.assignments} for one in reply.parameter_assignments]
+
+
+def renamed(experiment: Any, name: str) -> Any:
+    """A copy of an `api.v1.beta1.Experiment` under another name (a second experiment)."""
+    copy = pb.Experiment()
+    copy.CopyFrom(experiment)
+    copy.name = name
+    return copy
+
+
+def drive(
+    stub: Any, experiment: Any, accuracies: list[float | None], *, parallel: int = 2
+) -> list[Any]:
+    """Katib's conversation for one experiment: GetSuggestions for `parallel` trials, each finishing
+    with the next accuracy (None: FAILED), until every accuracy is used; then one more call that
+    learns from the last of them. Returns the trials Katib would hold."""
+    trials: list[Any] = []
+    metric = experiment.spec.objective.objective_metric_name
+    while len(trials) < len(accuracies):
+        wanted = min(parallel, len(accuracies) - len(trials))
+        request = pb.GetSuggestionsRequest(
+            experiment=experiment,
+            trials=trials,
+            current_request_number=wanted,
+            total_request_number=len(trials) + wanted,
+        )
+        for one in assignments_of(stub.GetSuggestions(request, timeout=60)):
+            number = len(trials)
+            accuracy = accuracies[number]
+            trials.append(
+                katib_trial(
+                    experiment,
+                    f"{experiment.name}-{number:04d}",
+                    one,
+                    pb.TrialStatus.FAILED if accuracy is None else pb.TrialStatus.SUCCEEDED,
+                    metrics={} if accuracy is None else {metric: f"{accuracy:.4f}"},
+                    completion_time=f"2026-11-28T01:{number // 60:02d}:{number % 60:02d}Z",
+                )
+            )
+    final = pb.GetSuggestionsRequest(
+        experiment=experiment,
+        trials=trials,
+        current_request_number=0,
+        total_request_number=len(trials),
+    )
+    stub.GetSuggestions(final, timeout=60)
+    return trials

@@ -13,6 +13,7 @@ The sandbox shares this machine's network, so the fixed ports 6789 and 8000 beco
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -59,18 +60,40 @@ class Suggestion:
     log_path: Path
 
     def metric(self, name: str) -> float | None:
+        """The sum of a family's series (over its experiments), None when it has none."""
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
         with urllib.request.urlopen(url, timeout=5) as response:
-            for line in response.read().decode().splitlines():
-                if line.startswith(name + " "):
-                    return float(line.split()[1])
-        return None
+            values = [
+                float(line.rsplit(" ", 1)[1])
+                for line in response.read().decode().splitlines()
+                if line.startswith((name + " ", name + "{"))
+            ]
+        return sum(values) if values else None
 
     def logs(self) -> str:
         """Everything it printed; call after the `serve` block (it has been stopped by then)."""
         output = self.log_path.read_text()
         assert self.process.returncode == 0, output  # SIGTERM: a graceful exit
         return output
+
+
+_UNITS = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9}
+
+
+def container_env(container: Mapping[str, Any]) -> dict[str, str]:
+    """A container's environment as the kubelet sets it: plain values, and the downward API's
+    `resourceFieldRef` to the container's own limits (memory in bytes, as with divisor 1)."""
+    env = {}
+    for item in container.get("env", []):
+        if "value" in item:
+            env[item["name"]] = str(item["value"])
+            continue
+        field = item["valueFrom"]["resourceFieldRef"]["resource"]
+        assert field == "limits.memory", f"not emulated: {field}"
+        quantity = str(container["resources"]["limits"]["memory"])
+        number, unit = re.fullmatch(r"([0-9]+)([KMG]i?)?", quantity).groups()  # type: ignore[union-attr]
+        env[item["name"]] = str(int(number) * _UNITS[unit or ""])
+    return env
 
 
 def suggestion_pod(
@@ -87,7 +110,7 @@ def suggestion_pod(
         for a in entry["args"]
     ]
     assert f"--port={port}" in args and f"--metrics-port={metrics_port}" in args, args
-    env = dict(config.env) | {e["name"]: e["value"] for e in entry.get("env", [])}
+    env = dict(config.env) | container_env(entry)
     context = entry["securityContext"]
     if isinstance(volume, Path):
         volume = pod_sandbox.Volume(entry["volumeMountPath"], volume)
@@ -169,7 +192,7 @@ def trial_pod(
     if epochs is not None:
         words = [f"--num_epochs={epochs}" if w.startswith("--num_epochs") else w for w in words]
     config = image("trial_image/Dockerfile.cpu")
-    env = dict(config.env) | {e["name"]: e["value"] for e in container.get("env", [])}
+    env = dict(config.env) | container_env(container)
     volumes = [pod_sandbox.Volume(METRICS_DIR, folder / "katib-metrics")]
     sources = {v["name"]: v for v in pod_spec.get("volumes", [])}
     for mount in container.get("volumeMounts", []):

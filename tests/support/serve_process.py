@@ -1,29 +1,40 @@
-"""`katib-enas serve` as a real subprocess on a free loopback port, for load and fault tests."""
+"""Test support: `katib-enas serve` as a real subprocess on loopback, for load, fault and
+monitoring tests; `running_serve` adds a Katib-side client and a metrics port."""
 
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_server import free_port
 
+from katib_enas.katib_api import pb_grpc
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+KATIB_ENAS = str(Path(sys.executable).parent / "katib-enas")
+MEMORY_LIMIT = 1 << 30  # what the chart passes from a 1Gi limit
 
 
 class ServeProcess:
     """Start with `start()`; `kill()` is kill -9, `stop()` a graceful SIGTERM."""
 
-    def __init__(self, state_dir: Path | None, log: Path, port: int | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path | None,
+        log: Path,
+        port: int | None = None,
+        metrics_port: int = 0,
+    ) -> None:
         self.port = port or free_port()
+        self.metrics_port = metrics_port
         self.state_dir = state_dir
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
@@ -34,17 +45,11 @@ class ServeProcess:
 
     def start(self, *extra: str) -> ServeProcess:
         command = [
-            str(Path(sys.executable).with_name("katib-enas")),
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--metrics-port",
-            "0",
+            KATIB_ENAS, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+            "--metrics-port", str(self.metrics_port),
             *(("--state-dir", str(self.state_dir)) if self.state_dir else ()),
             *extra,
-        ]
+        ]  # fmt: skip
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -78,3 +83,30 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+
+
+@dataclass
+class Serve:
+    """A running `katib-enas serve` and a client of it, as Katib's controller holds one."""
+
+    process: subprocess.Popen[bytes]
+    metrics_target: str  # host:port of /metrics
+    log: Path
+    channel: grpc.Channel
+    suggestion: Any  # pb_grpc.SuggestionStub
+
+
+@contextmanager
+def running_serve(workdir: Path) -> Iterator[Serve]:
+    """`katib-enas serve` with its metrics on a free port and a 1 GiB memory limit, stopped with
+    SIGTERM at the end."""
+    serve = ServeProcess(workdir / "no-volume", workdir / "serve.log", metrics_port=free_port())
+    serve.start("--memory-limit", str(MEMORY_LIMIT))
+    assert serve.process is not None
+    channel = grpc.insecure_channel(serve.address)
+    try:
+        target = f"127.0.0.1:{serve.metrics_port}"
+        yield Serve(serve.process, target, serve.log, channel, pb_grpc.SuggestionStub(channel))
+    finally:
+        channel.close()
+        serve.stop()

@@ -96,8 +96,13 @@ args:
   - serve
   - --port=6789
   - --metrics-port={{ $v.metricsPort }}
-{{- with $v.env }}
 env:
+  # The container's memory limit, exported as katib_enas_memory_limit_bytes (memory panel, alert).
+  - name: KATIB_ENAS_MEMORY_LIMIT
+    valueFrom:
+      resourceFieldRef:
+        resource: limits.memory
+{{- with $v.env }}
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- if gt (int $v.metricsPort) 0 }}

@@ -42,6 +42,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_flag(
         parser,
+        "--metrics-port",
+        default=0,
+        type=int,
+        help="serve the in-process suggestion service's Prometheus /metrics on this port during "
+        "the run; 0: no metrics",
+    )
+    add_flag(parser, "--metrics-host", default="127.0.0.1", help="address for --metrics-port")
+    add_flag(
+        parser,
         "--trial-timeout",
         default=3600.0,
         type=float,
@@ -65,6 +74,10 @@ def execute(args: argparse.Namespace) -> int:
         path = bundled_example()
     if args.trial_timeout is not None and args.trial_timeout <= 0:
         raise RunError("--trial-timeout: must be > 0 seconds")
+    if args.metrics_port and args.suggestion_address is not None:
+        raise RunError("--metrics-port: the service at --suggestion-address serves its own metrics")
+    if not 0 <= args.metrics_port <= 65535:
+        raise RunError("--metrics-port: must be a port number, 0..65535")
     # Every check `validate` makes, before anything is created: a refused run leaves no trace.
     experiment = preflight.check(path, suggestion_address=args.suggestion_address).experiment
     problems = experiment.local_problems(remote_suggestion=args.suggestion_address is not None)
@@ -76,6 +89,7 @@ def execute(args: argparse.Namespace) -> int:
         resume=args.resume,
         suggestion_address=args.suggestion_address,
         trial_timeout_s=args.trial_timeout,
+        metrics_at=(args.metrics_host, args.metrics_port) if args.metrics_port else None,
     )
     logging.getLogger(__name__).info(
         "experiment %s from %s, run directory %s", experiment.name, path, run_dir

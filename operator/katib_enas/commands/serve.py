@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
+from katib_enas.core.errors import ServeError
 from katib_enas.envflags import add_flag
+
+log = logging.getLogger(__name__)
 
 HELP = "Run the ENAS suggestion service (Katib api.v1.beta1.Suggestion over gRPC)."
 
@@ -27,6 +31,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="where controller checkpoints are kept, per experiment, if it exists",
     )
+    add_flag(
+        parser,
+        "--memory-limit",
+        default=0,
+        type=int,
+        help="bytes this container may use, exported as katib_enas_memory_limit_bytes to watch "
+        "memory against (the Helm chart sets it from the container's limit); 0: the cgroup's limit",
+    )
     add_flag(parser, "--workers", default=4, type=int, help="gRPC worker threads (>= 2)")
     add_flag(
         parser,
@@ -38,12 +50,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from katib_enas.service.memory_limit import cgroup_memory_limit
     from katib_enas.service.metrics import ServiceMetrics
     from katib_enas.service.server import serve_forever, start_server
 
-    metrics = ServiceMetrics()
+    if args.memory_limit < 0:
+        raise ServeError("--memory-limit: must be >= 0 bytes")
+    metrics = ServiceMetrics(memory_limit_bytes=args.memory_limit or cgroup_memory_limit())
     if args.metrics_port:
         metrics.serve(args.metrics_port, args.host)
+    else:
+        log.info("Prometheus metrics off (--metrics-port 0)")
     state_dir: Path = args.state_dir
     started = start_server(
         f"{args.host}:{args.port}",

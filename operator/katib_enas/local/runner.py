@@ -59,6 +59,7 @@ class RunOptions:
     suggestion_address: str | None = None
     trial_timeout_s: float | None = 3600.0
     poll_interval_s: float = 0.2
+    metrics_at: tuple[str, int] | None = None  # (host, port) of the in-process service's /metrics
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,11 @@ class Runner:
         client = SuggestionClient(self.experiment, store)
         try:
             self._begin(store)
-            client.connect(self.options.suggestion_address, self.run_dir.suggestion_dir)
+            client.connect(
+                self.options.suggestion_address,
+                self.run_dir.suggestion_dir,
+                self.options.metrics_at,
+            )
             self.collector.start(store)
             status, reason, code = self._supervise(store, client)
             store.set_meta("status", status)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -24,6 +25,9 @@ from katib_enas.local.experiment import Experiment
 from katib_enas.local.requests import suggestions_request
 from katib_enas.local.rundir import RunError
 from katib_enas.local.store import Store, StoredTrial
+
+if TYPE_CHECKING:
+    from katib_enas.service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +55,25 @@ class SuggestionClient:
             (str(k), str(v)) for k, v in json.loads(store.get_meta(ECHOED_KEY) or "[]")
         ]
         self._server: grpc.Server | None = None
+        self._metrics: ServiceMetrics | None = None
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.SuggestionStub | None = None
 
-    def connect(self, address: str | None, state_dir: Path) -> None:
-        """Reach the service, starting ours when `address` is None.
-
-        ValidateAlgorithmSettings ran before the run directory was made (`preflight`).
-        """
+    def connect(
+        self, address: str | None, state_dir: Path, metrics_at: tuple[str, int] | None = None
+    ) -> None:
+        """Reach the service, starting ours when `address` is None (with its `/metrics` on
+        `metrics_at` = (host, port) if given). ValidateAlgorithmSettings ran before the run
+        directory was made (`preflight`)."""
         if address is None:
+            from katib_enas.service.memory_limit import cgroup_memory_limit
+            from katib_enas.service.metrics import ServiceMetrics
             from katib_enas.service.server import start_server
 
-            started = start_server("127.0.0.1:0", state_dir=state_dir)
+            self._metrics = ServiceMetrics(memory_limit_bytes=cgroup_memory_limit())
+            if metrics_at is not None:
+                self._metrics.serve(metrics_at[1], metrics_at[0])
+            started = start_server("127.0.0.1:0", state_dir=state_dir, metrics=self._metrics)
             self._server = started.server
             address = f"127.0.0.1:{started.port}"
             log.info("suggestion service on %s (state in %s)", address, state_dir)
@@ -118,3 +129,6 @@ class SuggestionClient:
         if self._server is not None:
             self._server.stop(grace=1.0).wait()
             self._server = None
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None

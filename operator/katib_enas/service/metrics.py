@@ -1,31 +1,98 @@
 """Prometheus metrics of the suggestion service, on their own port.
 
 Base units, `_total` counters, `_seconds` histograms, a `_build_info` gauge; no trial names or
-architectures in labels (Katib runs one service per experiment, so the pod identifies it).
+architectures in labels. One service may serve several experiments (the local runner, tests, a
+shared `serve`), so every per-experiment series carries an `experiment` label: one experiment
+can never overwrite another's values.
+
+What a user alerting on these needs to be true:
+- the RPC counters exist at 0 for every method and code the servicer answers with, from start-up,
+  so that `increase(...)` sees the very first error (a series born at 1 shows no increase);
+- an experiment's counters are created at 0 when it is first validated or asked for suggestions;
+- an experiment's gauges are absent until they have a real value (a best loss of 0 would look
+  perfect);
+- process metrics (memory, CPU, file descriptors) and the container's memory limit, so that
+  memory can be watched against the limit.
+
 Each server gets its own registry so that several can live in one process (tests, local runs).
+The weight-sharing store's metrics (pull/push counts, bytes, latency), when that store exists,
+belong in a `_store_metrics` method beside `_experiment_metrics`.
 """
 
 from __future__ import annotations
 
+import logging
 import platform
+import threading
+from wsgiref.simple_server import WSGIServer
 
 import torch
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    start_http_server,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
 
 from katib_enas import __version__
 from katib_enas.core.errors import ServeError
 from katib_enas.core.katib import Condition
 from katib_enas.core.strategies import LearnReport
 
+log = logging.getLogger(__name__)
+
 PREFIX = "katib_enas"
-_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# The methods of Katib's Suggestion API and the status codes the servicer answers with
+# (servicer.py's error mapping): their counters exist from start-up.
+METHODS = ("ValidateAlgorithmSettings", "GetSuggestions")
+CODES = ("OK", "INVALID_ARGUMENT", "UNKNOWN")
+# `*_created` series would double the series count; nothing here reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+# Up to Katib's 60 s GetSuggestions deadline and past it; 45 s is where the latency alert starts.
+_LATENCY_BUCKETS = (
+    *(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+    *(1, 2.5, 5, 10, 20, 30, 45, 60, 120),
+)
 
 
 class ServiceMetrics:
     """Every metric the service exports."""
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self, registry: CollectorRegistry | None = None, *, memory_limit_bytes: int | None = None
+    ) -> None:
         self.registry = r = registry or CollectorRegistry()
+        self._rpc_metrics(r)
+        self._experiment_metrics(r)
+        self._seen: set[str] = set()
+        self._seen_lock = threading.Lock()
+        self._http: WSGIServer | None = None
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
+        GCCollector(registry=r)
+        if memory_limit_bytes is not None:
+            limit = Gauge(
+                f"{PREFIX}_memory_limit_bytes",
+                "Memory this process may use (the container's limit), to compare with "
+                "process_resident_memory_bytes",
+                registry=r,
+            )
+            limit.set(memory_limit_bytes)
+        build = Gauge(
+            f"{PREFIX}_build_info",
+            "Build information (always 1)",
+            ["version", "python_version", "torch_version"],
+            registry=r,
+        )
+        build.labels(__version__, platform.python_version(), torch.__version__).set(1)
+
+    def _rpc_metrics(self, r: CollectorRegistry) -> None:
         self.rpc_requests = Counter(
             f"{PREFIX}_rpc_requests",
             "gRPC calls handled, by method and status code",
@@ -39,67 +106,68 @@ class ServiceMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.suggestions = Counter(
-            f"{PREFIX}_suggestions", "Architectures handed out to Katib", registry=r
-        )
-        self.trials = Gauge(
-            f"{PREFIX}_trials",
-            "Trials in the latest request, by Katib condition",
-            ["condition"],
-            registry=r,
-        )
-        self._learning_metrics(r)
-        build = Gauge(
-            f"{PREFIX}_build_info",
-            "Build information (always 1)",
-            ["version", "python_version", "torch_version"],
-            registry=r,
-        )
-        build.labels(__version__, platform.python_version(), torch.__version__).set(1)
-        for condition in Condition:
-            self.trials.labels(condition.katib_name)
+        for method in METHODS:
+            for code in CODES:
+                self.rpc_requests.labels(method, code)
+                self.rpc_duration.labels(method, code)
 
-    def _learning_metrics(self, r: CollectorRegistry) -> None:
-        self.updates = Counter(
-            f"{PREFIX}_controller_updates", "REINFORCE updates of the controller", registry=r
-        )
-        self.replays = Counter(
-            f"{PREFIX}_controller_replays",
-            "Times the controller was rebuilt from the whole trial history",
-            registry=r,
+    def _experiment_metrics(self, r: CollectorRegistry) -> None:
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(f"{PREFIX}_{name}", doc, ["experiment"], registry=r)
+
+        def gauge(name: str, doc: str) -> Gauge:
+            return Gauge(f"{PREFIX}_{name}", doc, ["experiment"], registry=r)
+
+        self.suggestions = counter("suggestions", "Architectures handed out to Katib")
+        self.updates = counter("controller_updates", "REINFORCE updates of the controller")
+        self.replays = counter(
+            "controller_replays", "Times the controller was rebuilt from the whole trial history"
         )
         self.update_duration = Histogram(
             f"{PREFIX}_controller_update_duration_seconds",
             "Time spent learning from newly finished trials, per request that learned",
+            ["experiment"],
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
-        self.latest_reward = Gauge(
-            f"{PREFIX}_latest_reward", "Reward of the latest trial learned from", registry=r
-        )
-        self.baseline = Gauge(
-            f"{PREFIX}_reward_baseline", "Moving-average reward baseline", registry=r
-        )
-        self.entropy = Gauge(
-            f"{PREFIX}_policy_entropy_nats",
-            "Entropy of the latest learned architecture",
+        self.trials = Gauge(
+            f"{PREFIX}_trials",
+            "Trials in the latest request, by Katib condition",
+            ["experiment", "condition"],
             registry=r,
         )
-        self.loss = Gauge(
-            f"{PREFIX}_policy_loss", "Controller loss of the latest update", registry=r
-        )
-        self.best = Gauge(
-            f"{PREFIX}_best_objective_value", "Best objective metric value among trials", registry=r
-        )
+        self.latest_reward = gauge("latest_reward", "Reward of the latest trial learned from")
+        self.baseline = gauge("reward_baseline", "Moving-average reward baseline")
+        self.entropy = gauge("policy_entropy_nats", "Entropy of the latest learned architecture")
+        self.loss = gauge("policy_loss", "Controller loss of the latest update")
+        self.best = gauge("best_objective_value", "Best objective metric value among trials")
 
-    def record_learning(self, report: LearnReport) -> None:
+    def watch(self, experiment: str) -> None:
+        """Create an experiment's counters at 0 (idempotent), before anything is counted."""
+        with self._seen_lock:
+            if experiment in self._seen:
+                return
+            self._seen.add(experiment)
+        for family in (self.suggestions, self.updates, self.replays):
+            family.labels(experiment)
+        self.update_duration.labels(experiment)
+
+    def record_rpc(self, method: str, code: str, seconds: float) -> None:
+        self.rpc_requests.labels(method, code).inc()
+        self.rpc_duration.labels(method, code).observe(seconds)
+
+    def record_request(self, experiment: str, report: LearnReport, suggested: int) -> None:
+        """What one GetSuggestions call learned and handed out."""
+        self.watch(experiment)
         for condition in Condition:
-            self.trials.labels(condition.katib_name).set(report.counts.get(condition, 0))
+            count = report.counts.get(condition, 0)
+            self.trials.labels(experiment, condition.katib_name).set(count)
         if report.replayed:
-            self.replays.inc()
+            self.replays.labels(experiment).inc()
         if report.updates:
-            self.updates.inc(report.updates)
-            self.update_duration.observe(report.seconds)
+            self.updates.labels(experiment).inc(report.updates)
+            self.update_duration.labels(experiment).observe(report.seconds)
+        self.suggestions.labels(experiment).inc(suggested)
         for gauge, value in (
             (self.latest_reward, report.last_reward),
             (self.baseline, report.baseline),
@@ -108,7 +176,7 @@ class ServiceMetrics:
             (self.best, report.best_metric),
         ):
             if value is not None:
-                gauge.set(value)
+                gauge.labels(experiment).set(value)
 
     def serve(self, port: int, host: str = "0.0.0.0") -> int:
         """Start the `/metrics` HTTP endpoint; return the bound port."""
@@ -118,4 +186,14 @@ class ServiceMetrics:
             raise ServeError(
                 f"--metrics-port: cannot listen on {host}:{port} ({error.strerror})"
             ) from None
-        return int(server.server_port)
+        self._http = server
+        bound = int(server.server_port)
+        log.info("Prometheus metrics on http://%s:%d/metrics", host, bound)
+        return bound
+
+    def close(self) -> None:
+        """Stop the `/metrics` endpoint, if `serve` started one."""
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None

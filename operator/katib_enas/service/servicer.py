@@ -46,6 +46,7 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
     ) -> pb.ValidateAlgorithmSettingsReply:
         def validate() -> pb.ValidateAlgorithmSettingsReply:
             sessions.validate(experiment_from_proto(request.experiment))
+            self.metrics.watch(request.experiment.name)  # its counters start at 0 from now
             return pb.ValidateAlgorithmSettingsReply()
 
         return self._call("ValidateAlgorithmSettings", context, validate)
@@ -70,8 +71,7 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
                 session.save()
             architectures = session.strategy.suggest(count, key) if count else []
             assignments = [session.strategy.assignments(a) for a in architectures]
-        self.metrics.record_learning(report)
-        self.metrics.suggestions.inc(len(assignments))
+        self.metrics.record_request(request.experiment.name, report, len(assignments))
         if report.learned:
             log.info(
                 "experiment %s: learned from %d trial(s) (%d updates%s) in %.3fs; suggesting %d",
@@ -100,10 +100,7 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             code = grpc.StatusCode.UNKNOWN
             message = f"unexpected error in the suggestion service: {type(error).__name__}: {error}"
             log.exception("%s failed", method)
-        elapsed = time.perf_counter() - started
-        label = code.name
-        self.metrics.rpc_requests.labels(method, label).inc()
-        self.metrics.rpc_duration.labels(method, label).observe(elapsed)
+        self.metrics.record_rpc(method, code.name, time.perf_counter() - started)
         if code is not grpc.StatusCode.OK:
             context.abort(code, message)
         return result  # type: ignore[no-any-return]
