@@ -34,7 +34,10 @@ MATRIX = [
     ("failed_trial_reward", ["worst", "skip", "0", "-1.5"], ["best", "nan", ""]),
     ("seed", ["-1", "0", "42"], ["-2", "1.5", "x"]),
     # Names: the registries reject unknown ones (test_core_strategies, test_service_grpc).
-    ("search_space", ["macro"], [""]),
+    ("search_space", ["macro", "micro"], [""]),
+    ("num_nodes", ["1", "5", "20"], ["0", "21", "x"]),
+    ("init_channels", ["1", "20", "1024"], ["0", "1025", "2.5"]),
+    ("stem_multiplier", ["1", "3", "16"], ["0", "17", "None"]),
     ("strategy", ["reinforce", "random"], [""]),
 ]
 

@@ -202,3 +202,38 @@ def test_remote_service_without_validation_counts_as_valid(
     assert gone.returncode == 2
     assert f"--suggestion-address 127.0.0.1:{port}: ValidateAlgorithmSettings failed" in gone.stderr
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda spec: spec["algorithm"]["algorithmSettings"][1].__setitem__("value", "0"),
+            "spec.algorithm.algorithmSettings[1].value: '0' is out of range",
+        ),
+        (
+            lambda spec: spec["nasConfig"]["operations"][0]["parameters"][0][
+                "feasibleSpace"
+            ].__setitem__("list", ["3", "4"]),
+            "spec.nasConfig.operations[0].filter_size: '4' must be odd",
+        ),
+        (
+            lambda spec: spec["nasConfig"]["graphConfig"].__setitem__("inputSizes", [64]),
+            "spec.nasConfig.graphConfig.inputSizes: the micro space builds image networks",
+        ),
+    ],
+    ids=["zero-nodes", "even-window", "flat-input"],
+)
+def test_bad_micro_experiments_are_named_by_validate_and_run_creates_nothing(
+    tmp_path: Path, katib_enas: Run, repo_root: Path, change: Any, expected: str
+) -> None:
+    doc = yaml.safe_load((repo_root / "manifests/local/digits-micro.yaml").read_text())
+    change(doc["spec"])
+    path = _write(tmp_path, doc)
+    checked = katib_enas("validate", path, cwd=tmp_path)
+    assert checked.returncode == 2
+    [line] = checked.stderr.splitlines()
+    assert line.startswith(f"katib-enas validate: error: {expected}"), line
+    refused = katib_enas("run", path, "--run-dir", "r", cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert not (tmp_path / "r").exists()

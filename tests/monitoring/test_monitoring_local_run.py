@@ -73,7 +73,8 @@ def test_a_local_run_is_watched_with_the_readme_scrape_config(
     assert list(suggested.values()) == [4]
     calls = prometheus.values('katib_enas_rpc_requests_total{code="OK"}', at)
     by_method = {key.split("method=")[1].split(",")[0]: value for key, value in calls.items()}
-    assert by_method["ValidateAlgorithmSettings"] == 1
+    # `run` checked the settings in its preflight, before the service started: no RPC for it.
+    assert by_method["ValidateAlgorithmSettings"] == 0
     assert by_method["GetSuggestions"] >= 2  # the first two trials, then those after them
     assert prometheus.query('katib_enas_trials{condition="Succeeded"} > 0', at)
     assert prometheus.query("process_resident_memory_bytes", at)

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
+from katib_enas.local.experiment import load_experiment
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO_ROOT / "manifests"
 # Files that are not Kubernetes objects: kustomize inputs and the KatibConfig they carry.
@@ -154,6 +156,36 @@ def test_gpu_macro_search_is_the_papers_space_on_parallel_gpu_trials() -> None:
     assert "--data-dir=/data/cifar10" in container["command"]
     [mount] = [m for m in container["volumeMounts"] if m["mountPath"] == "/data/cifar10"]
     assert mount["readOnly"] is True
+
+
+def test_gpu_micro_search_is_the_papers_micro_setting_on_parallel_gpu_trials() -> None:
+    """Issue 10: ENAS's micro search (5-node cells, the five ENAS operations) as GPU trial pods."""
+    doc = _experiment("enas-micro-cifar10")
+    spec = doc["spec"]
+    settings = {s["name"]: s["value"] for s in spec["algorithm"]["algorithmSettings"]}
+    assert settings == {
+        "search_space": "micro",
+        "num_nodes": "5",
+        "init_channels": "20",
+        "stem_multiplier": "3",
+    }
+    assert spec["nasConfig"]["graphConfig"]["inputSizes"] == [32, 32, 3]
+    space = load_experiment(
+        MANIFESTS / "experiments" / "enas-micro-cifar10-gpu.yaml"
+    ).search_space()
+    assert space is not None and space.summary() == "micro: 8 cells of 5 nodes x 5 operations"
+    assert [op.op_type for op in space.operations] == [
+        "separable_convolution",
+        "separable_convolution",
+        "reduction",
+        "reduction",
+        "identity",
+    ]
+    assert spec["parallelTrialCount"] > 1 and spec["resumePolicy"] == "FromVolume"
+    container = _primary(doc)
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["image"] == "ghcr.io/katib-enas/trial:0.1.0"
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
 def test_stock_enas_gpu_is_repointed_at_our_images(shared_dir: Path) -> None:

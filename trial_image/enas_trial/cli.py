@@ -227,6 +227,11 @@ def _run(args: argparse.Namespace) -> int:
         synthetic_shape=(plan.in_channels, *plan.in_size),
         synthetic_size=args.synthetic_size,
     )
+    data.check_classes(splits, plan.num_classes)
+    # Input is good: the log starts with what Katib's UI cannot show, the architecture decoded.
+    log.info("%s child network:", builder.kind)
+    for line in plan.describe():
+        log.info("  %s", line)
     reporter = reporting.MetricReporter(
         metrics_file=args.metrics_file, metrics_format=args.metrics_format, push=push
     )

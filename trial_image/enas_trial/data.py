@@ -128,3 +128,13 @@ def _split(
     order = np.random.default_rng(seed).permutation(count)
     keep, out = np.sort(order[held:]), np.sort(order[:held])
     return images[keep], labels[keep], images[out], labels[out]
+
+
+def check_classes(splits: Splits, num_classes: int) -> None:
+    """The network must have an output for every label the dataset holds."""
+    labels_max = int(max(splits.train_y.max(), splits.val_y.max(), splits.test_y.max()))
+    if labels_max >= num_classes:
+        raise TrialInputError(
+            f"nn_config.output_sizes: {num_classes} classes, but dataset {splits.name} "
+            f"has labels up to {labels_max}"
+        )

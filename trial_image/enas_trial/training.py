@@ -25,7 +25,6 @@ import torch.nn.functional as F  # noqa: N812
 from enas_trial import augment, reporting
 from enas_trial.builders import Plan
 from enas_trial.data import Splits
-from enas_trial.errors import TrialInputError
 from katib_enas.atomic import write_atomic
 from katib_enas.optim import NesterovSGD, cosine
 
@@ -314,12 +313,6 @@ def _tensors(plan: Plan, splits: Splits, device: torch.device) -> _Tensors:
         images(splits.test_x),
         torch.as_tensor(splits.test_y),
     )
-    labels_max = int(max(tensors.train_y.max(), tensors.val_y.max(), tensors.test_y.max()))
-    if labels_max >= plan.num_classes:
-        raise TrialInputError(
-            f"nn_config.output_sizes: {plan.num_classes} classes, but dataset {splits.name} "
-            f"has labels up to {labels_max}"
-        )
     if device.type == "cuda":
         total = sum(t.numel() * t.element_size() for t in vars(tensors).values())
         free, _ = torch.cuda.mem_get_info(device)

@@ -54,6 +54,43 @@ class Policy(nn.Module, abc.ABC, Generic[A]):
         a REINFORCE update averages over a batch of trials."""
 
 
+class LstmPolicy(Policy[A]):
+    """The body of ENAS's controllers, the same for every kind: an LSTM cell fed a start
+    embedding and the embedding of each operation taken, an operation softmax, and additive
+    attention (`v . tanh(W1 h_j + W2 h_i)`) over earlier steps for skips and node inputs. Weights
+    start uniform in [-0.1, 0.1], drawn in this order from `seed`."""
+
+    def __init__(self, num_operations: int, config: PolicyConfig, seed: int) -> None:
+        super().__init__()
+        self.num_operations = num_operations
+        self.config = config
+        hidden = config.hidden_size
+        self.lstm = nn.LSTMCell(hidden, hidden)
+        self.g_emb = nn.Parameter(torch.empty(1, hidden))
+        self.w_emb = nn.Embedding(num_operations, hidden)
+        self.w_soft = nn.Linear(hidden, num_operations, bias=False)
+        self.w_attn_1 = nn.Linear(hidden, hidden, bias=False)
+        self.w_attn_2 = nn.Linear(hidden, hidden, bias=False)
+        self.v_attn = nn.Linear(hidden, 1, bias=False)
+        uniform_init(self, seed)
+
+    def sample(self, generator: torch.Generator) -> A:
+        with torch.no_grad():
+            architectures, _ = self.walk(None, generator)
+        return architectures[0]
+
+    def evaluate(self, architectures: Sequence[A]) -> PolicyTerms:
+        _, terms = self.walk(architectures, None)
+        return terms
+
+    @abc.abstractmethod
+    def walk(
+        self, given: Sequence[A] | None, generator: torch.Generator | None
+    ) -> tuple[list[A], PolicyTerms]:
+        """Run the LSTM over every decision of a batch: sample one architecture (`given` None,
+        drawing from `generator`) or score the `given` ones (with gradient)."""
+
+
 def squash(logits: Tensor, config: PolicyConfig) -> Tensor:
     """ENAS's logit shaping: divide by the temperature, then `tanh_const * tanh(.)`."""
     if config.temperature is not None:

@@ -80,7 +80,16 @@ class EnasSettings:
     to Katib so that a restarted service uses the same one. int >= -1."""
     search_space: str = "macro"
     """The kind of search space `nasConfig` describes (ours): `macro` - one operation per layer
-    plus skip connections, Katib's stock `enas` format."""
+    plus skip connections, Katib's stock `enas` format; `micro` - ENAS's normal and reduction
+    cells, stacked `numLayers` times (see "Micro search space")."""
+    num_nodes: int = 5
+    """Micro only: nodes per cell (ENAS and DARTS use 5 and 4). int in 1..20."""
+    init_channels: int = 20
+    """Micro only: channels of the first cells; each reduction cell doubles them (ENAS's search
+    used 20, DARTS 16). int in 1..1024."""
+    stem_multiplier: int = 3
+    """Micro only: the stem convolution has `init_channels x stem_multiplier` channels (as in
+    DARTS). int in 1..16."""
     strategy: str = "reinforce"
     """How architectures are chosen (ours): `reinforce` - the ENAS controller trained with
     REINFORCE; `random` - uniformly at random, learning nothing (the baseline to compare with,
@@ -113,6 +122,9 @@ RULES: Mapping[str, _Rule] = {
     "seed": _Rule(int, -1, 2**31 - 1, False, False),
     # Names the registries check (`katib_enas.core.spaces`, `katib_enas.core.strategies`).
     "search_space": _Rule(str, None, None, False, False, names=True),
+    "num_nodes": _Rule(int, 1, 20, False, False),
+    "init_channels": _Rule(int, 1, 1024, False, False),
+    "stem_multiplier": _Rule(int, 1, 16, False, False),
     "strategy": _Rule(str, None, None, False, False, names=True),
 }
 

@@ -102,4 +102,6 @@ def _located(experiment: Experiment, message: str) -> str:
         return f"spec.algorithm.{message}"
     if message.startswith("spec."):
         return message
+    if message.startswith("nasConfig."):
+        return f"spec.{message}"
     return f"spec.nasConfig: {message}"

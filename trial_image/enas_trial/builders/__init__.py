@@ -8,10 +8,13 @@ from collections.abc import Mapping
 
 from enas_trial.builders.base import Builder, Plan
 from enas_trial.builders.macro import MacroBuilder
+from enas_trial.builders.micro import MicroBuilder
 from katib_enas.core.errors import InvalidArchitectureError
 from katib_enas.core.katib import from_katib_json
 
-BUILDERS: Mapping[str, Builder] = {builder.kind: builder for builder in (MacroBuilder(),)}
+BUILDERS: Mapping[str, Builder] = {
+    builder.kind: builder for builder in (MacroBuilder(), MicroBuilder())
+}
 
 
 def builder_for(nn_config: str) -> Builder:

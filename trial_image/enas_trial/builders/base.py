@@ -19,7 +19,11 @@ from __future__ import annotations
 import abc
 from typing import TYPE_CHECKING, Any, Protocol
 
+from katib_enas.core.errors import InvalidArchitectureError
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from torch import nn
 
 
@@ -59,3 +63,25 @@ class Builder(abc.ABC):
     @abc.abstractmethod
     def build(self, plan: Any, dropout: float) -> nn.Module:
         """The network (imports torch)."""
+
+
+def image_shape(input_sizes: Sequence[int]) -> tuple[int, int, int]:
+    """(channels, height, width) from `nn_config.input_sizes`, given as [height, width, channels]
+    (Keras order, as in Katib's examples) or [height, width] for one channel."""
+    if len(input_sizes) == 3:
+        return input_sizes[2], input_sizes[0], input_sizes[1]
+    if len(input_sizes) == 2:
+        return 1, input_sizes[0], input_sizes[1]
+    raise InvalidArchitectureError(
+        f"nn_config.input_sizes: expected [height, width, channels], got {list(input_sizes)}"
+    )
+
+
+def class_count(output_sizes: Sequence[int]) -> int:
+    """The number of classes: the last of `nn_config.output_sizes`, at least 2."""
+    num_classes = output_sizes[-1]
+    if num_classes < 2:
+        raise InvalidArchitectureError(
+            f"nn_config.output_sizes: the last entry is the number of classes, got {num_classes}"
+        )
+    return num_classes

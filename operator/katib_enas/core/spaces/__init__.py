@@ -19,9 +19,10 @@ from katib_enas.core.spaces.base import (
     SpaceKind,
 )
 from katib_enas.core.spaces.macro import MacroKind
+from katib_enas.core.spaces.micro import MicroKind
 from katib_enas.core.spaces.operations import NasConfig
 
-KINDS: Mapping[str, SpaceKind] = {kind.name: kind for kind in (MacroKind(),)}
+KINDS: Mapping[str, SpaceKind] = {kind.name: kind for kind in (MacroKind(), MicroKind())}
 DEFAULT_KIND = "macro"
 
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from katib_enas.core.errors import InvalidSearchSpaceError
+from katib_enas.core.errors import InvalidArchitectureError, InvalidSearchSpaceError
 
 ParamValue = str | int | float
 
@@ -139,6 +139,21 @@ class Operation:
         """The stock `nn_config.embedding` entry for this operation."""
         return {"opt_id": self.op_id, "opt_type": self.op_type, "opt_params": self.param_dict}
 
+    def number(self, name: str, default: int | None, where: str) -> int:
+        """Parameter `name` as a positive int, or `default` when absent (None: required); a
+        trial builder's reading of a decoded `nn_config.embedding` entry at `where`."""
+        params = self.param_dict
+        if name not in params:
+            if default is None:
+                raise InvalidArchitectureError(f"{where}: {self.op_type} needs {name}")
+            return default
+        value = positive_int(params[name])
+        if value is None:
+            raise InvalidArchitectureError(
+                f"{where}.opt_params.{name}: {params[name]!r} is not a positive integer"
+            )
+        return value
+
 
 @dataclass(frozen=True)
 class ParamRule:
@@ -146,11 +161,14 @@ class ParamRule:
 
     required: bool
     choices: tuple[str, ...] = ()  # empty: a positive integer
+    odd: bool = False  # a window centred on its pixel, so that it keeps the size exactly
 
 
-# The operation types a trial can build, with their parameters. Parameters not required default
-# to 1 in the trial builder (stride, depth_multiplier), as Keras layers do.
-OPERATION_TYPES: Mapping[str, Mapping[str, ParamRule]] = {
+OperationCatalogue = Mapping[str, Mapping[str, ParamRule]]
+
+# The operation types a macro trial can build, with their parameters. Parameters not required
+# default to 1 in the trial builder (stride, depth_multiplier), as Keras layers do.
+OPERATION_TYPES: OperationCatalogue = {
     "convolution": {
         "filter_size": ParamRule(True),
         "num_filter": ParamRule(True),
@@ -173,12 +191,37 @@ OPERATION_TYPES: Mapping[str, Mapping[str, ParamRule]] = {
     },
 }
 
+# Inside a cell the channels and the stride come from the cell (a reduction cell halves the
+# size and doubles the channels), so micro operations name only their window.
+# Every window is odd: the nodes of a cell are summed, so each operation must keep the size.
+MICRO_OPERATION_TYPES: OperationCatalogue = {
+    "convolution": {"filter_size": ParamRule(True, odd=True)},
+    "separable_convolution": {
+        "filter_size": ParamRule(True, odd=True),
+        "depth_multiplier": ParamRule(False),
+    },
+    "dilated_convolution": {
+        "filter_size": ParamRule(True, odd=True),
+        "dilation": ParamRule(False),
+    },
+    "reduction": {
+        "reduction_type": ParamRule(True, ("max_pooling", "avg_pooling")),
+        "pool_size": ParamRule(True, odd=True),
+    },
+    "identity": {},
+}
 
-def check_operation(op_type: str, params: Mapping[str, ParamValue], where: str) -> None:
+
+def check_operation(
+    op_type: str,
+    params: Mapping[str, ParamValue],
+    where: str,
+    catalogue: OperationCatalogue = OPERATION_TYPES,
+) -> None:
     """Raise unless `params` is a complete, valid parameter set for a known `op_type`."""
-    rules = OPERATION_TYPES.get(op_type)
+    rules = catalogue.get(op_type)
     if rules is None:
-        known = ", ".join(OPERATION_TYPES)
+        known = ", ".join(catalogue)
         raise InvalidSearchSpaceError(
             f"{where}: unknown operation type {op_type!r} (known: {known})"
         )
@@ -186,15 +229,25 @@ def check_operation(op_type: str, params: Mapping[str, ParamValue], where: str) 
         rule = rules.get(name)
         if rule is None:
             raise InvalidSearchSpaceError(
-                f"{where}: unknown parameter {name!r} for {op_type} (known: {', '.join(rules)})"
+                f"{where}: unknown parameter {name!r} for {op_type} (known: "
+                f"{', '.join(rules) or 'none'})"
             )
         if rule.choices:
             if str(value) not in rule.choices:
                 raise InvalidSearchSpaceError(
                     f"{where}.{name}: {value!r} is not one of {', '.join(rule.choices)}"
                 )
-        elif positive_int(value) is None:
-            raise InvalidSearchSpaceError(f"{where}.{name}: {value!r} is not a positive integer")
+        else:
+            number = positive_int(value)
+            if number is None:
+                raise InvalidSearchSpaceError(
+                    f"{where}.{name}: {value!r} is not a positive integer"
+                )
+            if rule.odd and number % 2 == 0:
+                raise InvalidSearchSpaceError(
+                    f"{where}.{name}: {value!r} must be odd (a cell's operations keep the "
+                    "size of their input)"
+                )
     missing = [name for name, rule in rules.items() if rule.required and name not in params]
     if missing:
         raise InvalidSearchSpaceError(f"{where}: {op_type} needs parameter(s) {', '.join(missing)}")
@@ -229,8 +282,11 @@ def check_graph(graph: GraphConfig) -> None:
             raise InvalidSearchSpaceError(f"nasConfig.graphConfig.{field} must be positive")
 
 
-def expand_operations(specs: Sequence[OperationSpec]) -> tuple[Operation, ...]:
-    """Number every operation exactly as Katib's stock service does; validate each one."""
+def expand_operations(
+    specs: Sequence[OperationSpec], catalogue: OperationCatalogue = OPERATION_TYPES
+) -> tuple[Operation, ...]:
+    """Number every operation exactly as Katib's stock service does; validate each one against
+    the space kind's `catalogue`."""
     if not specs:
         raise InvalidSearchSpaceError("nasConfig.operations is empty")
     operations: list[Operation] = []
@@ -248,7 +304,7 @@ def expand_operations(specs: Sequence[OperationSpec]) -> tuple[Operation, ...]:
         ]
         for combo in itertools.product(*axes):
             params = tuple(zip(names, combo, strict=True))
-            check_operation(spec.operation_type, dict(params), where)
+            check_operation(spec.operation_type, dict(params), where, catalogue)
             operations.append(Operation(len(operations), spec.operation_type, params))
             if len(operations) > _MAX_OPERATIONS:
                 raise InvalidSearchSpaceError(
@@ -289,3 +345,20 @@ def parse_sizes(values: Sequence[str | int], where: str) -> tuple[int, ...]:
             raise InvalidSearchSpaceError(f"{where}: {value!r} is not a positive integer")
         sizes.append(size)
     return tuple(sizes)
+
+
+def describe_operation(op: Operation) -> str:
+    """`convolution 5x5, 32 filters, stride 1` style text for one operation."""
+    params = op.param_dict
+    size = params.get("filter_size")
+    if op.op_type == "reduction":
+        kind = str(params.get("reduction_type", "pooling")).replace("_", " ")
+        pool = params.get("pool_size")
+        return f"{kind} {pool}x{pool}" if pool is not None else kind
+    parts = [op.op_type.replace("_", " ") + (f" {size}x{size}" if size is not None else "")]
+    if "num_filter" in params:
+        parts.append(f"{params['num_filter']} filters")
+    if "depth_multiplier" in params:
+        parts.append(f"depth multiplier {params['depth_multiplier']}")
+    parts.append(f"stride {params.get('stride', 1)}")
+    return ", ".join(parts)

@@ -23,10 +23,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from enas_trial.builders.base import class_count, image_shape
 from katib_enas.core.errors import InvalidArchitectureError
 from katib_enas.core.spaces.macro.format import Architecture, NnConfig, check_pair
-from katib_enas.core.spaces.macro.space import describe_operation
-from katib_enas.core.spaces.operations import Operation, positive_int
+from katib_enas.core.spaces.operations import Operation, describe_operation
 
 CONVOLUTION = "convolution"
 SEPARABLE = "separable_convolution"
@@ -51,16 +51,7 @@ class OpSpec:
         params = op.param_dict
 
         def number(name: str, default: int | None) -> int:
-            if name not in params:
-                if default is None:
-                    raise InvalidArchitectureError(f"{where}: {op.op_type} needs {name}")
-                return default
-            value = positive_int(params[name])
-            if value is None:
-                raise InvalidArchitectureError(
-                    f"{where}.opt_params.{name}: {params[name]!r} is not a positive integer"
-                )
-            return value
+            return op.number(name, default, where)
 
         if op.op_type == CONVOLUTION:
             return cls(
@@ -166,28 +157,11 @@ class NetworkPlan:
 MAX_CHANNELS = 32_768
 
 
-def input_shape(config: NnConfig) -> tuple[int, int, int]:
-    """(channels, height, width) from `nn_config.input_sizes`, given as [height, width, channels]
-    (Keras order, as in Katib's examples) or [height, width] for one channel."""
-    sizes = config.input_sizes
-    if len(sizes) == 3:
-        return sizes[2], sizes[0], sizes[1]
-    if len(sizes) == 2:
-        return 1, sizes[0], sizes[1]
-    raise InvalidArchitectureError(
-        f"nn_config.input_sizes: expected [height, width, channels], got {list(sizes)}"
-    )
-
-
 def plan_network(architecture: Architecture, config: NnConfig) -> NetworkPlan:
     """Check that `architecture` and `config` agree and work out every layer's shapes."""
     check_pair(architecture, config)
-    channels, height, width = input_shape(config)
-    num_classes = config.output_sizes[-1]
-    if num_classes < 2:
-        raise InvalidArchitectureError(
-            f"nn_config.output_sizes: the last entry is the number of classes, got {num_classes}"
-        )
+    channels, height, width = image_shape(config.input_sizes)
+    num_classes = class_count(config.output_sizes)
     specs = {
         op_id: OpSpec.from_operation(op, f"nn_config.embedding[{str(op_id)!r}]")
         for op_id, op in config.embedding.items()

@@ -13,18 +13,20 @@ We write compact JSON (no spaces): values then need no shell quoting and stay sm
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from katib_enas.core.errors import InvalidArchitectureError, KatibEnasError
-from katib_enas.core.katib import from_katib_json, to_katib_json
-from katib_enas.core.spaces.operations import (
-    GraphConfig,
-    Operation,
-    ParamValue,
-    check_operation,
+from katib_enas.core.errors import InvalidArchitectureError
+from katib_enas.core.katib import to_katib_json
+from katib_enas.core.spaces.assignment_json import (
+    check_embedding_covers,
+    decode_embedding,
+    decode_json,
+    is_int,
+    positive_int,
+    positive_sizes,
 )
+from katib_enas.core.spaces.operations import OPERATION_TYPES, GraphConfig, Operation
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ def encode_nn_config(
 
 def decode_architecture(text: str) -> Architecture:
     """Parse an `architecture` value as Katib passes it (single quotes, maybe wrapped in `"`)."""
-    rows = _decode_json(text, "architecture")
+    rows = decode_json(text, "architecture")
     if not isinstance(rows, list) or not rows:
         raise InvalidArchitectureError("architecture: expected a non-empty list of layer rows")
     _check_rows(rows, len(rows), None)
@@ -98,46 +100,20 @@ def decode_architecture(text: str) -> Architecture:
 
 def decode_nn_config(text: str) -> NnConfig:
     """Parse and validate an `nn_config` value as Katib passes it."""
-    raw = _decode_json(text, "nn_config")
+    raw = decode_json(text, "nn_config")
     if not isinstance(raw, dict):
         raise InvalidArchitectureError("nn_config: expected a JSON object")
     for key in ("num_layers", "input_sizes", "output_sizes", "embedding"):
         if key not in raw:
             raise InvalidArchitectureError(f"nn_config: missing key {key!r}")
-    num_layers = raw["num_layers"]
-    if not _is_int(num_layers) or num_layers < 1:
-        raise InvalidArchitectureError("nn_config.num_layers: expected a positive integer")
-    sizes = {}
-    for key in ("input_sizes", "output_sizes"):
-        value = raw[key]
-        if not isinstance(value, list) or not value or not all(_is_int(v) and v > 0 for v in value):
-            raise InvalidArchitectureError(f"nn_config.{key}: expected a list of positive integers")
-        sizes[key] = tuple(value)
-    if not isinstance(raw["embedding"], dict):
-        raise InvalidArchitectureError("nn_config.embedding: expected an object")
-    embedding: dict[int, Operation] = {}
-    for key, entry in raw["embedding"].items():
-        where = f"nn_config.embedding[{key!r}]"
-        try:
-            op_id = int(key)
-        except ValueError:
-            raise InvalidArchitectureError(f"{where}: key is not an op id") from None
-        if not isinstance(entry, dict) or not isinstance(entry.get("opt_params"), dict):
-            raise InvalidArchitectureError(f"{where}: expected {{opt_id, opt_type, opt_params}}")
-        op_type = entry.get("opt_type")
-        if not isinstance(op_type, str):
-            raise InvalidArchitectureError(f"{where}.opt_type: expected a string")
-        params: dict[str, ParamValue] = {}
-        for name, value in entry["opt_params"].items():
-            if not isinstance(value, str | int | float) or isinstance(value, bool):
-                raise InvalidArchitectureError(f"{where}.opt_params.{name}: expected a scalar")
-            params[name] = value
-        try:
-            check_operation(op_type, params, where)
-        except KatibEnasError as error:
-            raise InvalidArchitectureError(str(error)) from None
-        embedding[op_id] = Operation(op_id, op_type, tuple(params.items()))
-    return NnConfig(num_layers, sizes["input_sizes"], sizes["output_sizes"], embedding)
+    num_layers = positive_int(raw, "num_layers")
+    embedding = decode_embedding(raw["embedding"], OPERATION_TYPES)
+    return NnConfig(
+        num_layers,
+        positive_sizes(raw, "input_sizes"),
+        positive_sizes(raw, "output_sizes"),
+        embedding,
+    )
 
 
 def check_pair(architecture: Architecture, config: NnConfig) -> None:
@@ -147,11 +123,7 @@ def check_pair(architecture: Architecture, config: NnConfig) -> None:
             f"architecture has {len(architecture.layers)} layers but nn_config.num_layers is "
             f"{config.num_layers}"
         )
-    missing = sorted({op for op in architecture.op_ids if op not in config.embedding})
-    if missing:
-        raise InvalidArchitectureError(
-            f"architecture uses op id(s) {missing} that nn_config.embedding does not define"
-        )
+    check_embedding_covers(architecture.op_ids, config.embedding)
 
 
 def _check_rows(rows: Sequence[object], num_layers: int, num_operations: int | None) -> None:
@@ -163,23 +135,10 @@ def _check_rows(rows: Sequence[object], num_layers: int, num_operations: int | N
             raise InvalidArchitectureError(
                 f"{where}: expected [op_id] plus {index} skip bit(s), got {row!r}"
             )
-        if not all(_is_int(v) for v in row):
+        if not all(is_int(v) for v in row):
             raise InvalidArchitectureError(f"{where}: expected integers, got {row!r}")
         op_id = row[0]
         if op_id < 0 or (num_operations is not None and op_id >= num_operations):
             raise InvalidArchitectureError(f"{where}: op id {op_id} is outside the search space")
         if any(bit not in (0, 1) for bit in row[1:]):
             raise InvalidArchitectureError(f"{where}: skip bits must be 0 or 1, got {row!r}")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _decode_json(text: str, name: str) -> object:
-    try:
-        return from_katib_json(text)
-    except json.JSONDecodeError as error:
-        raise InvalidArchitectureError(
-            f"{name}: not valid JSON ({error.msg} at {error.pos})"
-        ) from None

@@ -8,56 +8,35 @@ import math
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from katib_enas.core.policies import (
-    Policy,
+    LstmPolicy,
     PolicyConfig,
     PolicyTerms,
     Trace,
     choose,
     squash,
-    uniform_init,
 )
 from katib_enas.core.spaces.macro.format import Architecture, Layer
 
 
-class MacroPolicy(Policy[Architecture]):
+class MacroPolicy(LstmPolicy[Architecture]):
     """ENAS macro controller: one op per layer plus skip connections to earlier layers."""
 
     def __init__(
         self, num_layers: int, num_operations: int, config: PolicyConfig, seed: int
     ) -> None:
-        super().__init__()
+        super().__init__(num_operations, config, seed)
         self.num_layers = num_layers
-        self.num_operations = num_operations
-        self.config = config
-        hidden = config.hidden_size
-        self.lstm = nn.LSTMCell(hidden, hidden)
-        self.g_emb = nn.Parameter(torch.empty(1, hidden))
-        self.w_emb = nn.Embedding(num_operations, hidden)
-        self.w_soft = nn.Linear(hidden, num_operations, bias=False)
-        self.w_attn_1 = nn.Linear(hidden, hidden, bias=False)
-        self.w_attn_2 = nn.Linear(hidden, hidden, bias=False)
-        self.v_attn = nn.Linear(hidden, 1, bias=False)
-        uniform_init(self, seed)
         target = config.skip_target
         # log of the target distribution over {no skip, skip}, for the skip penalty's KL
         self.log_skip_target = torch.tensor([math.log(1 - target), math.log(target)])
 
-    def sample(self, generator: torch.Generator) -> Architecture:
-        with torch.no_grad():
-            architectures, _ = self._walk(None, generator)
-        return architectures[0]
-
-    def evaluate(self, architectures: Sequence[Architecture]) -> PolicyTerms:
-        _, terms = self._walk(architectures, None)
-        return terms
-
     def _squash(self, logits: Tensor) -> Tensor:
         return squash(logits, self.config)
 
-    def _walk(
+    def walk(
         self, given: Sequence[Architecture] | None, generator: torch.Generator | None
     ) -> tuple[list[Architecture], PolicyTerms]:
         """Run the LSTM over all decisions of a batch: sample one architecture (`given` None)

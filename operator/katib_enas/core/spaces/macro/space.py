@@ -28,6 +28,7 @@ from katib_enas.core.spaces.operations import (
     NasConfig,
     Operation,
     check_graph,
+    describe_operation,
     expand_operations,
 )
 
@@ -128,20 +129,3 @@ class MacroKind(SpaceKind):
             lines.append(f"layer {index}: {op}  <- {', '.join(inputs)}")
         lines.append(f"output {'x'.join(str(s) for s in config.output_sizes)} classes")
         return lines
-
-
-def describe_operation(op: Operation) -> str:
-    """`convolution 5x5, 32 filters, stride 1` style text for one operation."""
-    params = op.param_dict
-    size = params.get("filter_size")
-    if op.op_type == "reduction":
-        kind = str(params.get("reduction_type", "pooling")).replace("_", " ")
-        pool = params.get("pool_size")
-        return f"{kind} {pool}x{pool}" if pool is not None else kind
-    parts = [op.op_type.replace("_", " ") + (f" {size}x{size}" if size is not None else "")]
-    if "num_filter" in params:
-        parts.append(f"{params['num_filter']} filters")
-    if "depth_multiplier" in params:
-        parts.append(f"depth multiplier {params['depth_multiplier']}")
-    parts.append(f"stride {params.get('stride', 1)}")
-    return ", ".join(parts)

@@ -1,0 +1,29 @@
+"""The micro kind's builder: a `MicroPlan` of cells (pure), then a `MicroNetwork` (torch)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from enas_trial.builders.base import Builder
+from enas_trial.builders.micro.plan import MicroPlan, plan_micro
+from katib_enas.core.spaces.micro.format import decode_architecture, decode_nn_config
+from katib_enas.core.spaces.operations import MICRO_OPERATION_TYPES
+
+if TYPE_CHECKING:
+    from torch import nn
+
+
+class MicroBuilder(Builder):
+    kind = "micro"
+
+    def plan(self, architecture: str, nn_config: str) -> MicroPlan:
+        config = decode_nn_config(nn_config, MICRO_OPERATION_TYPES)
+        return plan_micro(decode_architecture(architecture), config)
+
+    def build(self, plan: MicroPlan, dropout: float) -> nn.Module:
+        from enas_trial.builders.micro.model import MicroNetwork
+
+        return MicroNetwork(plan, dropout)
+
+
+__all__ = ["MicroBuilder", "MicroPlan", "plan_micro"]
