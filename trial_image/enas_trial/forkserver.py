@@ -25,7 +25,8 @@ waits for it and writes its exit status file. The trial gets what a fresh `enas-
 would have: the request's environment in place of the launcher's (with PYTHONPATH entries and a
 `sitecustomize` there applied), `sys.argv`, default signal handling, fresh stdio streams
 following PYTHONUNBUFFERED, new seeds for Python's and numpy's global generators, torch's
-generator as torch leaves it after import, torch's thread count when the environment sets
+generator as torch leaves a fresh process (a random seed, or its fixed default on versions that
+use one), torch's thread count when the environment sets
 OMP_NUM_THREADS, and no logging handlers. Its start-up clock starts at `launched_at`, when the
 runner asked for it.
 """
@@ -49,6 +50,9 @@ from typing import Any
 MESSAGE_BYTES = 1 << 20
 DEFAULT_ENTRY = "enas_trial.cli:forked_main"
 NOT_STARTED = 125  # the waiter's status when the runner never gave the go-ahead
+# torch's default CPU seed (c10's default_rng_seed_val): a torch that starts every process with
+# it has a known state after import; newer ones seed each process at random.
+TORCH_DEFAULT_SEED = 67280421310721
 
 Entry = Callable[[list[str], float], int]
 
@@ -56,7 +60,8 @@ Entry = Callable[[list[str], float], int]
 @dataclass(frozen=True)
 class Preloaded:
     """What every trial starts from: the entry function, torch's generator state right after
-    `import torch`, and the launcher's own environment."""
+    `import torch` when torch gives every process the same one (None: it seeds each process at
+    random), and the launcher's own environment."""
 
     run: Entry
     fresh_rng: Any
@@ -74,7 +79,7 @@ def preload(entry: str) -> Preloaded:
 
     from enas_trial.builders import BUILDERS
 
-    fresh_rng = torch.get_rng_state()
+    fresh_rng = torch.get_rng_state() if torch.initial_seed() == TORCH_DEFAULT_SEED else None
     importlib.import_module("enas_trial.training")
     for builder in BUILDERS.values():
         for module in builder.modules:
@@ -220,7 +225,10 @@ def _become_fresh(env: dict[str, str], ready: Preloaded) -> None:
     )
     random.seed()
     numpy.random.seed()
-    torch.set_rng_state(ready.fresh_rng)
+    if ready.fresh_rng is not None:
+        torch.set_rng_state(ready.fresh_rng)
+    else:
+        torch.seed()
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         value = env.get(name, "")
         if value != ready.base_env.get(name, "") and value.isdigit() and int(value) > 0:
