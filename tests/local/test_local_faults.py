@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from run_support import running, trial_processes
 
 from katib_enas.local.launch import Launch
 from katib_enas.local.processes import AttachedTrial, alive, spawn
@@ -94,29 +95,6 @@ def _until(condition: Callable[[], bool], what: str, limit: float = 60.0) -> Non
         time.sleep(0.05)
 
 
-def _running(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in "ZX"
-
-
-def _trial_processes(run_dir: Path) -> set[int]:
-    """Live processes working in one of the run's trial directories."""
-    trials = str(run_dir / "trials") + os.sep
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cwd = os.readlink(entry / "cwd")
-            except OSError:
-                continue
-            if cwd.startswith(trials) and _running(int(entry.name)):
-                found.add(int(entry.name))
-    return found
-
-
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_kill_9_then_resume_loses_no_trial_and_runs_none_twice(
@@ -149,13 +127,13 @@ def test_kill_9_then_resume_loses_no_trial_and_runs_none_twice(
             first.kill()
             first.wait()
     pids = _starts(control)
-    assert all(_running(pids[n][0]) for n in (b, c, d)), "trials died with their runner"
+    assert all(running(pids[n][0]) for n in (b, c, d)), "trials died with their runner"
 
     # While no runner is there: b finishes, d is killed (its waiter too), c runs on.
     (control / f"finish-{b}").touch()
-    _until(lambda: not _running(pids[b][0]), "b to finish")
+    _until(lambda: not running(pids[b][0]), "b to finish")
     os.killpg(os.getpgid(pids[d][0]), signal.SIGKILL)
-    _until(lambda: not _running(pids[d][0]), "d to die")
+    _until(lambda: not running(pids[d][0]), "d to die")
 
     resumed = subprocess.Popen(
         [KATIB, "run", "--resume", "--run-dir", str(run_dir)],
@@ -166,7 +144,7 @@ def test_kill_9_then_resume_loses_no_trial_and_runs_none_twice(
     )
     try:
         _until(lambda: len(_starts(control)[d]) == 2, "d to run again")
-        assert _starts(control)[c] == pids[c] and _running(pids[c][0]), "c was not followed"
+        assert _starts(control)[c] == pids[c] and running(pids[c][0]), "c was not followed"
         (control / f"finish-{c}").touch()
         (control / f"finish-{d}").touch()
         output, _ = resumed.communicate(timeout=120)
@@ -191,7 +169,7 @@ def test_kill_9_then_resume_loses_no_trial_and_runs_none_twice(
     assert _logs(run_dir, d) == ["0.25", "0.9"]
     assert json.loads(trials[d][1])["Validation-Accuracy"]["latest"] == "0.9"
     assert not list(control.glob("overlap-*")), "a trial ran while its earlier run still ran"
-    assert _trial_processes(run_dir) == set()
+    assert trial_processes(run_dir) == set()
 
 
 @pytest.mark.slow
@@ -228,7 +206,7 @@ def test_a_push_trial_cut_off_from_its_db_manager_runs_again(
             first.kill()
             first.wait()
     pid = _starts(control)[name][0]
-    assert _running(pid)
+    assert running(pid)
     resumed = subprocess.Popen(
         [KATIB, "run", "--resume", "--run-dir", str(run_dir)],
         cwd=tmp_path,
@@ -246,7 +224,7 @@ def test_a_push_trial_cut_off_from_its_db_manager_runs_again(
             resumed.communicate()
     assert resumed.returncode == 0, output[-3000:]
     assert "killed 1 Push trial(s) cut off from their DB manager" in output
-    assert not _running(pid)
+    assert not running(pid)
     assert not list(control.glob("overlap-*")), "the trial ran twice at once"
     assert _trials(run_dir)[name][0] == "Succeeded"
     assert _logs(run_dir, name) == ["0.25", "0.9"]  # the second run's reports only
@@ -266,8 +244,8 @@ def test_forked_trials_outlive_a_killed_runner_and_are_not_run_again(
         stderr=subprocess.DEVNULL,
     )
     try:
-        _until(lambda: len(_trial_processes(run_dir)) >= 4, "two trials (waiter + trial each)")
-        orphans = _trial_processes(run_dir)
+        _until(lambda: len(trial_processes(run_dir)) >= 4, "two trials (waiter + trial each)")
+        orphans = trial_processes(run_dir)
         interrupted = [n for n, (cond, _) in _trials(run_dir).items() if cond == "Running"]
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
@@ -277,7 +255,7 @@ def test_forked_trials_outlive_a_killed_runner_and_are_not_run_again(
             first.wait()
     assert len(interrupted) == 2
     # Forked from the launcher, which the dead runner took down: the trials run on.
-    assert any(_running(pid) for pid in orphans)
+    assert any(running(pid) for pid in orphans)
     resumed = subprocess.run(
         [KATIB, "run", "--resume", "--run-dir", str(run_dir)],
         cwd=tmp_path,
@@ -294,7 +272,7 @@ def test_forked_trials_outlive_a_killed_runner_and_are_not_run_again(
         assert f"started {name}" not in resumed.stderr, f"{name} ran twice"
         log = (run_dir / "trials" / name / "trial.log").read_text(encoding="utf-8")
         assert log.count("first training step") == 1
-    assert _trial_processes(run_dir) == set()
+    assert trial_processes(run_dir) == set()
 
 
 def test_a_followed_trial_times_out_from_its_recorded_start(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_support import running
 
 from katib_enas.local.launch import Launch, enas_trial_executable
 from katib_enas.local.launcher import ForkLauncher, fork_args
@@ -114,7 +115,7 @@ def test_exit_status_is_the_trials_and_a_kill_reaches_the_group(
     sleeping.kill(grace_s=2.0)
     assert sleeping.poll() and sleeping.exit_code is None  # killed: no status of its own
     time.sleep(0.2)
-    assert not _running(trial_pid), "the trial survived the kill of its process group"
+    assert not running(trial_pid), "the trial survived the kill of its process group"
 
 
 def test_launcher_stays_single_threaded_and_trials_start_from_fresh_state(
@@ -200,7 +201,7 @@ def test_a_trial_whose_runner_died_before_recording_it_never_runs(
     )
     waiter = int(driver.stdout.split()[0])
     deadline = time.monotonic() + 20
-    while _running(waiter):
+    while running(waiter):
         assert time.monotonic() < deadline, "the waiter kept waiting after its runner died"
         time.sleep(0.05)
     assert not (trial_dir / "facts.json").exists(), "the trial ran without being recorded"
@@ -241,15 +242,6 @@ def _fresh_torch() -> tuple[float, int]:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     value, threads = out.stdout.split()
     return float(value), int(threads)
-
-
-def _running(pid: int) -> bool:
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        state = stat.read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state not in "ZX"
 
 
 def test_alive_tells_a_recycled_pid_apart(tmp_path: Path) -> None:

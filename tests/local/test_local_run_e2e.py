@@ -4,7 +4,6 @@ each metrics collector, failure and goal stop rules, and kill + `--resume`."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_support import trial_processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -157,13 +157,13 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
             time.sleep(0.2)
         assert len(running) == 2, "two trials never ran at once"
         time.sleep(1.0)  # let them get into their training
-        trial_pids = _trial_pids(run_dir)
+        trial_pids = trial_processes(run_dir)
         assert trial_pids, "no trial process found"
         runner.send_signal(signal.SIGTERM)
         output, _ = runner.communicate(timeout=60)
         assert runner.returncode == 130, output[-2000:]
         time.sleep(0.3)
-        assert _trial_pids(run_dir) == set(), "trial processes survived the kill"
+        assert trial_processes(run_dir) == set(), "trial processes survived the kill"
         before = _trials(run_dir)
         interrupted = {n for n, c, _ in before if c == "Running"}
         assert interrupted == set(running)
@@ -190,21 +190,3 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
     assert names[: len(before)] == [n for n, _, _ in before]
     # The suggestion service restored its state from the run directory.
     assert any((run_dir / "suggestion").rglob("*")), "no suggestion state saved"
-
-
-def _trial_pids(run_dir: Path) -> set[int]:
-    """Live processes whose working directory is a trial directory of this run (a forked
-    trial's /proc environ is its launcher's, so the directory is what identifies it)."""
-    found = set()
-    trials = str(run_dir / "trials") + os.sep
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and cwd.startswith(trials):
-            found.add(int(entry.name))
-    return found
