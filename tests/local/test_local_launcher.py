@@ -25,12 +25,14 @@ SUPPORT = Path(__file__).resolve().parents[1] / "support"
 PROBE = "fork_probe:main"
 
 
-@pytest.fixture
-def launcher(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ForkLauncher]:
-    monkeypatch.setenv("PYTHONPATH", str(SUPPORT))
-    monkeypatch.setenv("ONLY_IN_THE_LAUNCHER", "yes")
-    started = ForkLauncher(tmp_path / "launcher.log", entry=PROBE)
-    assert started.ready(), started.problem
+@pytest.fixture(scope="module")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkLauncher]:
+    """One launcher (with the probe as its trial) for the tests of this module."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PYTHONPATH", str(SUPPORT))
+        patch.setenv("ONLY_IN_THE_LAUNCHER", "yes")
+        started = ForkLauncher(tmp_path_factory.mktemp("launcher") / "launcher.log", entry=PROBE)
+        assert started.ready(), started.problem
     yield started
     started.close()
 
@@ -50,7 +52,9 @@ def _launch(tmp_path: Path, name: str, args: list[str], env: dict[str, str]) -> 
 
 
 def _trial_env(name: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "ONLY_IN_THE_LAUNCHER"}
+    """What the runner gives a trial: this environment (the launcher's own variable is not in
+    it) with the trial's variables."""
+    env = {**os.environ, "PYTHONPATH": str(SUPPORT)}
     return {**env, "KATIB_TRIAL_NAME": name, "PYTHONUNBUFFERED": "1", **extra}
 
 
@@ -121,7 +125,7 @@ def test_exit_status_is_the_trials_and_a_kill_reaches_the_group(
 def test_launcher_stays_single_threaded_and_trials_start_from_fresh_state(
     launcher: ForkLauncher, tmp_path: Path
 ) -> None:
-    fresh = [_fresh_torch() for _ in range(2)]
+    fresh = _fresh_torch(2)
     first, first_facts = _probe(launcher, tmp_path, "t-first")
     second, second_facts = _probe(launcher, tmp_path, "t-second")
     wanted = int(fresh[0][1]) + 1
@@ -151,7 +155,7 @@ def test_trial_pythonpath_and_its_sitecustomize_apply(
     (shim / "sitecustomize.py").write_text(
         "import os\nos.environ['SITECUSTOMIZE_RAN'] = 'yes'\n", encoding="utf-8"
     )
-    path = os.pathsep.join([str(shim), os.environ["PYTHONPATH"]])
+    path = os.pathsep.join([str(shim), str(SUPPORT)])
     process, facts_file = _probe(launcher, tmp_path, "t-shim", PYTHONPATH=path)
     assert _finish(process) == 0
     facts = _facts(facts_file)
@@ -236,12 +240,19 @@ def test_only_cpu_enas_trial_commands_are_forked(tmp_path: Path) -> None:
     assert args([trial], shell=False, cuda=True, KATIB_ENAS_DEVICE="cpu") == []
 
 
-def _fresh_torch() -> tuple[float, int]:
-    """`torch.rand(1)` and the thread count of a fresh process right after `import torch`."""
+def _fresh_torch(count: int) -> list[tuple[float, int]]:
+    """`torch.rand(1)` and the thread count of fresh processes right after `import torch`."""
     code = "import torch; print(torch.rand(1).item(), torch.get_num_threads())"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    value, threads = out.stdout.split()
-    return float(value), int(threads)
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(count)
+    ]
+    found = []
+    for process in processes:
+        out, _ = process.communicate(timeout=120)
+        value, threads = out.split()
+        found.append((float(value), int(threads)))
+    return found
 
 
 def test_alive_tells_a_recycled_pid_apart(tmp_path: Path) -> None:
@@ -265,6 +276,7 @@ def test_a_seeded_enas_trial_gives_the_same_metrics_forked_as_fresh(tmp_path: Pa
         "--batch-size=32",
         "--seed=3",
         "--device=cpu",
+        "--threads=1",  # as the bundled search; two threads crawl on a busy two-core machine
     ]
     fresh_dir = tmp_path / "fresh"
     fresh_dir.mkdir()
