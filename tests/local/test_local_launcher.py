@@ -23,13 +23,15 @@ from katib_enas.local.processes import AttachedTrial, alive, read_exit_status
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
 PROBE = "fork_probe:main"
+# The launcher imports the probe from tests/support (and what it found before, if anything).
+PYTHONPATH = os.pathsep.join(p for p in (str(SUPPORT), os.environ.get("PYTHONPATH", "")) if p)
 
 
 @pytest.fixture(scope="module")
 def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ForkLauncher]:
     """One launcher (with the probe as its trial) for the tests of this module."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PYTHONPATH", str(SUPPORT))
+        patch.setenv("PYTHONPATH", PYTHONPATH)
         patch.setenv("ONLY_IN_THE_LAUNCHER", "yes")
         started = ForkLauncher(tmp_path_factory.mktemp("launcher") / "launcher.log", entry=PROBE)
         assert started.ready(), started.problem
@@ -54,7 +56,7 @@ def _launch(tmp_path: Path, name: str, args: list[str], env: dict[str, str]) -> 
 def _trial_env(name: str, **extra: str) -> dict[str, str]:
     """What the runner gives a trial: this environment (the launcher's own variable is not in
     it) with the trial's variables."""
-    env = {**os.environ, "PYTHONPATH": str(SUPPORT)}
+    env = {**os.environ, "PYTHONPATH": PYTHONPATH}
     return {**env, "KATIB_TRIAL_NAME": name, "PYTHONUNBUFFERED": "1", **extra}
 
 
@@ -155,7 +157,7 @@ def test_trial_pythonpath_and_its_sitecustomize_apply(
     (shim / "sitecustomize.py").write_text(
         "import os\nos.environ['SITECUSTOMIZE_RAN'] = 'yes'\n", encoding="utf-8"
     )
-    path = os.pathsep.join([str(shim), str(SUPPORT)])
+    path = os.pathsep.join([str(shim), PYTHONPATH])
     process, facts_file = _probe(launcher, tmp_path, "t-shim", PYTHONPATH=path)
     assert _finish(process) == 0
     facts = _facts(facts_file)
@@ -193,7 +195,7 @@ os._exit(0)  # the runner dies before it recorded the process and gave the go-ah
 def test_a_trial_whose_runner_died_before_recording_it_never_runs(
     mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(SUPPORT))
+    monkeypatch.setenv("PYTHONPATH", PYTHONPATH)
     trial_dir = tmp_path / "trial"
     trial_dir.mkdir()
     driver = subprocess.run(

@@ -94,6 +94,7 @@ class Trials:
             reason = self.early.check(name)
             if reason is None:
                 continue
+            self.early.forget(name)
             process = self.scheduler.stop(name)
             self.collect(store, name, process)
             self.finish(store, name, Condition.EARLYSTOPPED, reason, process.exit_code, progress)
