@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,9 @@ from katib_enas import cli
 from katib_enas.core.katib import Condition, Objective, ObjectiveType
 from katib_enas.local.collectors import MetricLog
 from katib_enas.local.early_stopping import MedianStop, StopRule, Watch
+from katib_enas.local.experiment import experiment_from_dict
+from katib_enas.local.results import best_trial
+from katib_enas.local.stop_rules import stop_reason
 from katib_enas.local.store import StoredTrial
 
 Run = Callable[..., Any]
@@ -232,3 +236,16 @@ def test_bad_medianstop_settings_are_one_line_and_leave_no_run(  # noqa: PLR0917
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"katib-enas run: error: {message}"), err
     assert not (tmp_path / "run").exists()
+
+
+def test_an_early_stopped_trial_can_be_the_best_and_reach_the_goal(
+    example_doc: dict[str, Any],
+) -> None:
+    """Katib's currentOptimalTrial and goal look at every trial with an observation."""
+    example_doc["spec"]["objective"]["goal"] = 0.6
+    experiment = experiment_from_dict(example_doc)
+    succeeded = replace(_trial("a", Condition.SUCCEEDED), objective=0.5)
+    stopped = replace(_trial("b", Condition.EARLYSTOPPED), objective=0.7)
+    assert best_trial([succeeded, stopped], experiment.objective) == stopped
+    stop = stop_reason(experiment, [succeeded, stopped])
+    assert stop is not None and stop.reason == "goal reached by b"
