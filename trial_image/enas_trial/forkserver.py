@@ -102,7 +102,8 @@ def serve(sock: socket.socket, entry: str) -> None:
     if threads != 1:
         _send(sock, {"ready": False, "error": f"{threads} threads after the imports"})
         return
-    _send(sock, {"ready": True, "cuda_build": torch.version.cuda is not None})
+    gpu_build = torch.version.cuda is not None or getattr(torch.version, "hip", None) is not None
+    _send(sock, {"ready": True, "cuda_build": gpu_build})
     while True:
         _reap()
         readable, _, _ = select.select([sock], [], [], 0.5)
