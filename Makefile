@@ -1,10 +1,11 @@
-# The two commands of the README's quick start: `make run` (the main job) and `make test`.
+# The two commands of the README's quick start: `make run` (the main job) and `make test`;
+# `make test-fast` is the inner loop of development.
 # Both create the virtual environment and install everything they need on first use.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint tools bench clean
+.PHONY: run test test-fast lint tools bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -21,6 +22,10 @@ tools: $(STAMP)
 
 test: $(STAMP) tools
 	PATH="$(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest $(ARGS)
+
+# The inner loop: everything but the tests marked slow or e2e (under a minute).
+test-fast: $(STAMP) tools
+	PATH="$(CURDIR)/.tools/bin:$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -m "not slow and not e2e" $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check operator trial_image tests scripts

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F  # noqa: N812
+from bench_support import import_torch_seconds
 
 from enas_trial.builders.macro.model import ChildNetwork
 from enas_trial.builders.macro.plan import plan_network
@@ -98,24 +99,6 @@ def run_trial(device: str, images: int, tmp_path: Path) -> dict[str, float]:
     result: dict[str, float] = json.loads(summary.read_text())
     result["wall_to_first_step"] = first_step
     return result
-
-
-def import_torch_seconds() -> float:
-    """Process start to `import torch` done, measured like the trial (a line on a pipe);
-    the fastest of three, so that a cold file cache does not flatter the trial."""
-    times = []
-    for _ in range(3):
-        started = time.monotonic()
-        with subprocess.Popen(
-            [sys.executable, "-c", "import torch; print('ready', flush=True)"],
-            stdout=subprocess.PIPE,
-            text=True,
-        ) as process:
-            assert process.stdout is not None
-            assert process.stdout.readline().strip() == "ready"
-            times.append(time.monotonic() - started)
-            process.wait(timeout=60)
-    return min(times)
 
 
 def bare_loop_images_per_second(device: str, steps: int) -> float:

@@ -39,6 +39,7 @@ def run_search(
     return done
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_default_settings_learn_a_synthetic_reward_within_150_trials(
     seed: int, gpu_space: MacroSpace, five_by_five_share: Callable[[Architecture], float]
@@ -63,6 +64,7 @@ def test_default_settings_learn_a_synthetic_reward_within_150_trials(
     assert fresh.suggest(50, 777) == strategy.suggest(50, 777)
 
 
+@pytest.mark.slow
 def test_minimize_objectives_learn_the_other_way(
     gpu_space: MacroSpace, five_by_five_share: Callable[[Architecture], float]
 ) -> None:

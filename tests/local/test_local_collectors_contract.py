@@ -12,7 +12,8 @@ import pytest
 
 from katib_enas.local import collectors
 from katib_enas.local.experiment import MetricsCollector
-from katib_enas.local.launch import TrialProcess, build_launch
+from katib_enas.local.launch import build_launch
+from katib_enas.local.processes import spawn
 from katib_enas.local.store import Store
 
 METRICS = ("Validation-Accuracy", "Training-Loss")
@@ -59,14 +60,18 @@ def _run_trial(
         trial_dir=tmp_path / name,
         timeout_s=120,
     )
-    process = TrialProcess(launch)
+    process = spawn(launch)
+    process.release()
     deadline = time.monotonic() + 120
-    while (code := process.poll()) is None:
+    while not process.poll():
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert code == 0, launch.log_path.read_text()
+    assert process.exit_code == 0, launch.log_path.read_text()
     logs, note = collector.collect(launch.log_path, launch.cwd)
     assert note == ""
+    live = collector.live_file(launch.log_path, launch.cwd)
+    if live is not None:  # early stopping reads, while the trial runs, what collect reads after
+        assert collector.parse_live(live.read_text().splitlines()) == (logs or [])
     if logs is not None:
         store.add_logs(name, collectors.with_objective(logs, METRICS))
     return store.logs(name)

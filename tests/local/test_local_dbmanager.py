@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import grpc
+import pytest
 
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.collectors.push import NAMESPACE_FILE, SHIM_DIR
@@ -22,6 +23,7 @@ report_metrics({"Validation-Accuracy": 0.875, "Training-Loss": "0.25"},
 """
 
 
+@pytest.mark.slow
 def test_report_metrics_unchanged_reaches_sqlite(tmp_path: Path) -> None:
     store = Store(tmp_path / "katib.db")
     server, port = start_dbmanager(store)
@@ -66,6 +68,7 @@ def test_report_metrics_unchanged_reaches_sqlite(tmp_path: Path) -> None:
         store.close()
 
 
+@pytest.mark.slow
 def test_report_metrics_without_the_shim_fails_off_cluster(tmp_path: Path) -> None:
     """Why the shim exists: the SDK reads the pod's namespace file before sending."""
     if NAMESPACE_FILE.exists():

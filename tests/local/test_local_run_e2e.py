@@ -4,7 +4,6 @@ each metrics collector, failure and goal stop rules, and kill + `--resume`."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from run_support import trial_processes
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -135,7 +135,8 @@ def test_goal_reached_stops_the_run(
 def test_killed_run_leaves_no_process_and_resume_finishes_it(
     tmp_path: Path, make_experiment: Callable[..., Path]
 ) -> None:
-    path = make_experiment(name="resume", max_trials=4, parallel=2)
+    # Eight epochs: trials that still run when the signal comes, even forked ones.
+    path = make_experiment(name="resume", max_trials=4, parallel=2, extra_args=["--num_epochs=8"])
     run_dir = tmp_path / "run"
     katib = str(Path(sys.executable).parent / "katib-enas")
     runner = subprocess.Popen(
@@ -155,14 +156,14 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
                     break
             time.sleep(0.2)
         assert len(running) == 2, "two trials never ran at once"
-        time.sleep(2.0)  # let them get into their imports/training
-        trial_pids = _trial_pids(run_dir)
+        time.sleep(1.0)  # let them get into their training
+        trial_pids = trial_processes(run_dir)
         assert trial_pids, "no trial process found"
         runner.send_signal(signal.SIGTERM)
         output, _ = runner.communicate(timeout=60)
         assert runner.returncode == 130, output[-2000:]
         time.sleep(0.3)
-        assert _trial_pids(run_dir) == set(), "trial processes survived the kill"
+        assert trial_processes(run_dir) == set(), "trial processes survived the kill"
         before = _trials(run_dir)
         interrupted = {n for n, c, _ in before if c == "Running"}
         assert interrupted == set(running)
@@ -189,23 +190,3 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
     assert names[: len(before)] == [n for n, _, _ in before]
     # The suggestion service restored its state from the run directory.
     assert any((run_dir / "suggestion").rglob("*")), "no suggestion state saved"
-
-
-def _trial_pids(run_dir: Path) -> set[int]:
-    """Processes whose environment names a trial of this run (KATIB_TRIAL_NAME) and whose
-    working directory is inside the run directory."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cwd = os.readlink(entry / "cwd")
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().split()[2]
-        except OSError:
-            continue
-        if state == "Z":
-            continue
-        if cwd.startswith(str(run_dir)) and b"KATIB_TRIAL_NAME=" in environ:
-            found.add(int(entry.name))
-    return found

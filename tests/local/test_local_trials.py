@@ -9,7 +9,8 @@ from pathlib import Path
 
 from katib_enas.local import collectors
 from katib_enas.local.experiment import MetricsCollector
-from katib_enas.local.launch import TrialProcess, build_launch, map_local
+from katib_enas.local.launch import build_launch, map_local
+from katib_enas.local.processes import RunningTrial, spawn
 
 
 def _collector(kind: str) -> collectors.Collector:
@@ -40,12 +41,16 @@ def _echo_container(tmp_path: Path) -> dict[str, object]:
     }
 
 
-def _wait(process: TrialProcess, limit: float = 30.0) -> int:
+def _started(process: RunningTrial) -> RunningTrial:
+    process.release()
+    return process
+
+
+def _wait(process: RunningTrial, limit: float = 30.0) -> int | None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        code = process.poll()
-        if code is not None:
-            return code
+        if process.poll():
+            return process.exit_code
         time.sleep(0.05)
     raise AssertionError("trial did not finish")
 
@@ -61,7 +66,7 @@ def test_shell_collectors_strip_quotes_push_keeps_them(tmp_path: Path) -> None:
             trial_dir=tmp_path / kind,
             timeout_s=30,
         )
-        assert _wait(TrialProcess(launch)) == 0
+        assert _wait(_started(spawn(launch))) == 0
         outputs[kind] = launch.log_path.read_text(encoding="utf-8").strip()
     # sh -c removes the literal quotes (Katib's webhook rewrite); Push passes argv untouched.
     assert outputs["StdOut"] == "['--architecture=[[1]]']"
@@ -87,7 +92,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
         trial_dir=tmp_path / "slow",
         timeout_s=2.0,
     )
-    process = TrialProcess(launch)
+    process = _started(spawn(launch))
     started = time.monotonic()
     code = _wait(process, limit=20)
     assert process.timed_out and code != 0

@@ -76,6 +76,7 @@ def test_experiment_matches_katib_schema_and_kubernetes(
             assert f"${{trialParameters.{parameter['name']}}}" in text, parameter["name"]
 
 
+@pytest.mark.slow  # a `katib-enas validate` process per file
 @pytest.mark.parametrize("path", _experiment_files(), ids=_id)
 def test_experiment_loads_in_the_local_runner_validator(path: Path, run_tool: Run) -> None:
     katib_enas = Path(sys.executable).with_name("katib-enas")

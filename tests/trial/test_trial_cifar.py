@@ -131,6 +131,7 @@ def test_download_with_a_bad_checksum_fails_cleanly(run_trial: TrialRunner, tmp_
     assert list(target.iterdir()) == []  # nothing half-written is left behind
 
 
+@pytest.mark.slow
 def test_cifar_trial_trains_on_the_tiny_files(run_trial: TrialRunner, tmp_path: Path) -> None:
     write_dataset(tmp_path / "cifar")
     result = run_trial(

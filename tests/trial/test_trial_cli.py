@@ -162,6 +162,7 @@ def test_bad_input_never_imports_torch() -> None:
     assert result.stdout.split() == ["2", "False"]
 
 
+@pytest.mark.slow
 def test_digits_of_another_size_is_refitted_to_the_input_sizes(run_trial: TrialRunner) -> None:
     # Katib's stock experiments declare 32x32x3: digits are resized and repeated to fit.
     config = nn_config(DIGITS_OPERATIONS, [16, 16, 3])

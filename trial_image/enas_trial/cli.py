@@ -46,7 +46,11 @@ def _process_start() -> float:
         return time.monotonic()
 
 
-_STARTED = _process_start()
+class _Clock:
+    """When this trial started, for `seconds_to_first_step`: the process's start (interpreter
+    start-up included), or when the runner asked for it (`forked_main`)."""
+
+    started = _process_start()
 
 
 def _number(kind: Callable[[str], Any], low: float, high: float | None, what: str) -> Any:
@@ -191,6 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exits.INTERRUPTED
 
 
+def forked_main(argv: Sequence[str], started: float) -> int:
+    """`main` in a trial the trial launcher forked (`enas_trial.forkserver`): its start-up
+    clock starts at `started`, the runner's `time.monotonic()` when it asked for the trial, so
+    `seconds_to_first_step` covers the launch as a fresh process's covers its start-up."""
+    _Clock.started = started
+    return main(argv)
+
+
 def _writable_parent(path: Path | None, flag: str) -> None:
     if path is None:
         return
@@ -285,7 +297,7 @@ def _train(  # noqa: PLR0917 (a private helper of _run, called once)
         splits,
         config,
         reporter,
-        process_age=lambda: time.monotonic() - _STARTED,
+        process_age=lambda: time.monotonic() - _Clock.started,
         save_model=saver,
     )
 

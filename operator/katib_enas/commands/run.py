@@ -57,6 +57,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="seconds before a trial is killed and counted as failed (a Job's "
         "activeDeadlineSeconds wins)",
     )
+    add_flag(
+        parser,
+        "--trial-launcher",
+        default="fork",
+        choices=["fork", "process"],
+        help="fork: CPU enas-trial trials start from a process that has imported torch; "
+        "process: every trial is a fresh process",
+    )
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -90,6 +98,7 @@ def execute(args: argparse.Namespace) -> int:
         suggestion_address=args.suggestion_address,
         trial_timeout_s=args.trial_timeout,
         metrics_at=(args.metrics_host, args.metrics_port) if args.metrics_port else None,
+        trial_launcher=args.trial_launcher,
     )
     logging.getLogger(__name__).info(
         "experiment %s from %s, run directory %s", experiment.name, path, run_dir

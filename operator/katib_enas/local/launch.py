@@ -1,5 +1,4 @@
-"""One trial as a local process: the primary container's command, run with a log, a timeout,
-a kill.
+"""One trial's command as a local process: what to run, with which environment, where.
 
 How a container command becomes a local one (documented in the README):
 
@@ -11,23 +10,20 @@ How a container command becomes a local one (documented in the README):
 As on a cluster, the StdOut and File collectors run the command through `sh -c` with its words
 joined by spaces (so literal `"` around placeholders are stripped by the shell); with Push the
 words are passed as they are. stdout and stderr go to the trial's log. Each trial runs in its
-own process group (session), so a timeout or a kill reaches every process it started.
+own process group (session), so a timeout or a kill reaches every process it started
+(`processes`); a CPU `enas-trial` command may start from the trial launcher (`launcher`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.local.collectors import Collector
@@ -102,12 +98,15 @@ class Launch:
     log_path: Path
     timeout_s: float | None
 
+    def shell_line(self) -> str:
+        """What `sh -c` runs: Katib's webhook joins the words with spaces; we quote only the
+        executable we chose."""
+        return " ".join([shlex.quote(self.argv[0]), *self.argv[1:]])
+
     def command_line(self) -> list[str]:
         if not self.shell:
             return list(self.argv)
-        # Katib's webhook joins the words with spaces; we quote only the executable we chose.
-        line = " ".join([shlex.quote(self.argv[0]), *self.argv[1:]])
-        return ["/bin/sh", "-c", line]
+        return ["/bin/sh", "-c", self.shell_line()]
 
 
 def build_launch(
@@ -135,66 +134,3 @@ def build_launch(
         log_path=trial_dir / "trial.log",
         timeout_s=timeout_s,
     )
-
-
-class TrialProcess:
-    """A running trial: poll it, time it out, kill its whole process group."""
-
-    def __init__(self, launch: Launch) -> None:
-        self.launch = launch
-        launch.cwd.mkdir(parents=True, exist_ok=True)
-        self._log: IO[bytes] = open(launch.log_path, "wb")  # noqa: SIM115 - closed in _close
-        self.started = time.monotonic()
-        self.timed_out = False
-        try:
-            self._proc = subprocess.Popen(
-                launch.command_line(),
-                cwd=launch.cwd,
-                env=dict(launch.env),
-                stdin=subprocess.DEVNULL,
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        except OSError as error:
-            self._log.write(f"cannot start {launch.argv[0]}: {error.strerror}\n".encode())
-            self._log.close()
-            raise TrialCommandError(
-                f"trial {launch.name}: cannot start {launch.argv[0]!r} ({error.strerror})"
-            ) from None
-
-    @property
-    def pid(self) -> int:
-        return int(self._proc.pid)
-
-    def poll(self) -> int | None:
-        """The exit code once finished (after a timeout: the code of the killed process)."""
-        code = self._proc.poll()
-        timeout = self.launch.timeout_s
-        if code is None and timeout is not None and time.monotonic() - self.started > timeout:
-            self.timed_out = True
-            self.kill()
-            code = self._proc.returncode
-        if code is not None:
-            self._close()
-        return code
-
-    def kill(self, grace_s: float = 5.0) -> None:
-        """SIGTERM the process group, SIGKILL what is left after `grace_s`."""
-        self._signal(signal.SIGTERM)
-        try:
-            self._proc.wait(timeout=grace_s)
-        except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-            self._proc.wait()
-        # Children that ignored SIGTERM while the leader exited still belong to the group.
-        self._signal(signal.SIGKILL)
-        self._close()
-
-    def _signal(self, signum: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signum)
-
-    def _close(self) -> None:
-        if not self._log.closed:
-            self._log.close()

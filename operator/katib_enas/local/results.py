@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from katib_enas.atomic import write_atomic
-from katib_enas.core.katib import Condition, Objective, parse_time
+from katib_enas.core.katib import SUCCEEDED_LIKE, Condition, Objective, parse_time
 from katib_enas.core.spaces import describe
 from katib_enas.local.store import StoredTrial
 
@@ -46,11 +46,12 @@ class RunSummary:
 
 
 def best_trial(trials: Sequence[StoredTrial], objective: Objective) -> StoredTrial | None:
-    """The succeeded trial with the best objective value (earliest on ties), as Katib's
-    `currentOptimalTrial`."""
+    """The trial with the best objective value (earliest on ties), as Katib's
+    `currentOptimalTrial`: among the trials that finished with an observation, Succeeded or
+    EarlyStopped."""
     best: StoredTrial | None = None
     for trial in trials:
-        if trial.condition is not Condition.SUCCEEDED or trial.objective is None:
+        if trial.condition not in SUCCEEDED_LIKE or trial.objective is None:
             continue
         if best is None or objective.better(trial.objective, best.objective):
             best = trial

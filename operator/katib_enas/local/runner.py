@@ -6,17 +6,19 @@ with every trial but MetricsUnavailable ones in the request; trials run as local
 (`scheduler`), their metrics gathered by the Experiment's collector (`collectors`); the run ends by
 Katib's stop rules (`stop_rules.stop_reason`).
 
-An interruption (Ctrl-C, SIGTERM) kills every trial process group and leaves the interrupted
-trials marked Running in the store; `--resume` runs exactly those again under the same names and
-assignments, then carries on, with the suggestion service restoring its state from the run's
-`suggestion/` directory.
+Trials start from the trial launcher when they can (`launcher`), each recorded in the store
+before it runs (`processes`); `spec.earlyStopping` is applied as Katib's medianstop applies it
+(`early_stopping`). An interruption (Ctrl-C, SIGTERM) kills every trial process group and leaves
+the interrupted trials marked Running; after that or after the runner was killed outright,
+`--resume` follows the trials still running, concludes those that finished meanwhile and runs
+the others again under the same names and assignments (`recovery`), then carries on, with the
+suggestion service restoring its state from the run's `suggestion/` directory.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-import shutil
 import signal
 import threading
 import time
@@ -25,23 +27,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from rich.console import Console
 
 from katib_enas import exits
-from katib_enas.core.errors import KatibEnasError
-from katib_enas.core.katib import ACTIVE, Condition, format_time
 from katib_enas.local import collectors, stop_rules
 from katib_enas.local.experiment import Experiment
-from katib_enas.local.launch import Launch, TrialCommandError, TrialProcess, build_launch
 from katib_enas.local.progress import Progress
 from katib_enas.local.results import RunSummary, summarize_run, write_results
 from katib_enas.local.rundir import RunDir, RunError
-from katib_enas.local.scheduler import Finished, Scheduler
+from katib_enas.local.scheduler import Scheduler
 from katib_enas.local.store import Store, StoredTrial
-from katib_enas.local.substitution import render_trial_spec
 from katib_enas.local.suggestion_client import SuggestionClient
+from katib_enas.local.trials import Trials
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +58,7 @@ class RunOptions:
     trial_timeout_s: float | None = 3600.0
     poll_interval_s: float = 0.2
     metrics_at: tuple[str, int] | None = None  # (host, port) of the in-process service's /metrics
+    trial_launcher: str = "fork"  # "fork": CPU enas-trial trials from the launcher; "process"
 
 
 @dataclass(frozen=True)
@@ -81,6 +80,14 @@ class Runner:
         self.collector = collectors.create(
             experiment.metrics_collector, experiment.objective.metric_names
         )
+        self.trials = Trials(
+            experiment,
+            self.run_dir,
+            self.scheduler,
+            self.collector,
+            options.trial_timeout_s,
+            options.trial_launcher,
+        )
 
     def run(self, experiment_text: str) -> RunOutcome:
         started = time.monotonic()
@@ -89,12 +96,14 @@ class Runner:
         client = SuggestionClient(self.experiment, store)
         try:
             self._begin(store)
+            self.trials.open_launcher()  # it imports torch while the service starts
             client.connect(
                 self.options.suggestion_address,
                 self.run_dir.suggestion_dir,
                 self.options.metrics_at,
             )
             self.collector.start(store)
+            self.trials.recover(store)
             status, reason, code = self._supervise(store, client)
             store.set_meta("status", status)
             store.set_meta("reason", reason)
@@ -102,7 +111,7 @@ class Runner:
             write_results(self.options.run_dir, summary, self.experiment.objective)
             return RunOutcome(code, summary, time.monotonic() - started)
         finally:
-            self.scheduler.kill_all()
+            self.trials.close()
             client.close()
             self.collector.stop()
             store.close()
@@ -116,10 +125,6 @@ class Runner:
         store.set_meta("experiment", self.experiment.name)
         store.set_meta("status", "Running")
         store.set_meta("reason", "")
-        # Trials an interruption cut short run again, as they were: no trial lost or repeated.
-        self.scheduler.queue = [t.name for t in store.trials() if t.condition in ACTIVE]
-        if self.scheduler.queue:
-            log.info("resuming: %d interrupted trial(s) run again", len(self.scheduler.queue))
 
     def _supervise(self, store: Store, client: SuggestionClient) -> tuple[str, str, int]:
         """The loop, with signals turned into a clean stop that `--resume` continues."""
@@ -138,24 +143,36 @@ class Runner:
     ) -> tuple[str, str, int]:
         while True:
             for finished in self.scheduler.reap():
-                self._conclude(store, finished, progress)
+                self.trials.conclude(store, finished, progress)
+            self.trials.stop_early(store, progress)
             trials = store.trials()
             progress.update(trials)
             stop = stop_rules.stop_reason(self.experiment, trials)
             if stop is not None:
-                self._end_active(store)
+                self.trials.end_active(store)
                 return stop.status, stop.reason, exits.FAILED if stop.failed else exits.OK
             wanted = stop_rules.wanted(self.experiment, trials, self.scheduler.active)
             if wanted > 0:
-                for suggested in client.suggest(trials, wanted):
-                    name = suggested.trial_name or self._new_name(store)
-                    if store.has_trial(name):
-                        raise RunError(f"the suggestion service reused the trial name {name!r}")
-                    store.add_trial(name, suggested.assignments, suggested.labels)
-                    self.scheduler.queue.append(name)
+                self._create(store, client, trials, wanted)
             while (queued := self.scheduler.next_to_start()) is not None:
-                self._start(store, queued, progress)
+                self.trials.start(store, queued, progress)
             time.sleep(self.options.poll_interval_s)
+
+    def _create(
+        self, store: Store, client: SuggestionClient, trials: list[StoredTrial], wanted: int
+    ) -> None:
+        """New trials from the suggestion service, each with the early-stopping rule of now."""
+        suggestions = client.suggest(trials, wanted)
+        metric = self.experiment.objective.metric_name
+        rule = self.trials.early.rule_for_new(trials, lambda name: store.logs(name, metric))
+        for suggested in suggestions:
+            name = suggested.trial_name or self._new_name(store)
+            if store.has_trial(name):
+                raise RunError(f"the suggestion service reused the trial name {name!r}")
+            store.add_trial(name, suggested.assignments, suggested.labels)
+            if rule is not None:
+                store.set_stop_rule(name, rule.to_dict())
+            self.scheduler.queue.append(name)
 
     def _new_name(self, store: Store) -> str:
         while True:
@@ -163,111 +180,6 @@ class Runner:
             name = f"{self.experiment.name}-{suffix}"
             if not store.has_trial(name):
                 return name
-
-    # --- one trial ----------------------------------------------------------------------------
-    def _start(self, store: Store, name: str, progress: Progress) -> None:
-        trial = next(t for t in store.trials() if t.name == name)
-        trial_dir = self.run_dir.trial_dir(name)
-        if trial_dir.exists():
-            shutil.rmtree(trial_dir)  # a re-run after an interruption starts clean
-        trial_dir.mkdir(parents=True)
-        store.set_running(name, format_time())
-        try:
-            process = TrialProcess(self._launch(trial, trial_dir))
-        except KatibEnasError as error:
-            (trial_dir / "trial.log").write_text(f"{error}\n", encoding="utf-8")
-            self._finish(store, name, Condition.FAILED, str(error), None, progress)
-            return
-        self.scheduler.running[name] = process
-        progress.event(f"started {name} (pid {process.pid})", store.trials())
-
-    def _launch(self, trial: StoredTrial, trial_dir: Path) -> Launch:
-        exp = self.experiment
-        manifest = render_trial_spec(
-            exp.trial_template,
-            trial.assignment_dict,
-            trial_name=trial.name,
-            namespace=exp.namespace,
-        )
-        container = _primary_container(manifest, exp.trial_template.primary_container_name)
-        timeout = self.options.trial_timeout_s
-        deadline = (manifest.get("spec") or {}).get("activeDeadlineSeconds")
-        if isinstance(deadline, int) and deadline > 0:
-            timeout = float(deadline)
-        return build_launch(
-            name=trial.name,
-            namespace=exp.namespace,
-            container=container,
-            collector=self.collector,
-            trial_dir=trial_dir,
-            timeout_s=timeout,
-        )
-
-    def _conclude(self, store: Store, finished: Finished, progress: Progress) -> None:
-        """Collect a finished trial's metrics and give it Katib's condition."""
-        launch = finished.process.launch
-        logs, note = self.collector.collect(launch.log_path, launch.cwd)
-        if logs is not None:
-            metrics = self.experiment.objective.metric_names
-            store.add_logs(finished.name, collectors.with_objective(logs, metrics))
-        if finished.process.timed_out:
-            condition, message = Condition.FAILED, f"timed out after {launch.timeout_s:g} s"
-        elif finished.exit_code != 0:
-            condition = Condition.FAILED
-            message = f"exit code {finished.exit_code}" + (f"; {note}" if note else "")
-        elif observe(self.experiment, store, finished.name)[1] is None:
-            condition = Condition.METRICSUNAVAILABLE
-            message = note or f"no {self.experiment.objective.metric_name} reported"
-        else:
-            condition, message = Condition.SUCCEEDED, ""
-        self._finish(store, finished.name, condition, message, finished.exit_code, progress)
-
-    def _finish(  # noqa: PLR0917
-        self,
-        store: Store,
-        name: str,
-        condition: Condition,
-        message: str,
-        code: int | None,
-        progress: Progress,
-    ) -> None:
-        observation, value = observe(self.experiment, store, name)
-        store.finish_trial(
-            name,
-            condition=condition,
-            completion_time=format_time(),
-            message=message,
-            exit_code=code,
-            objective=value,
-            observation=observation,
-        )
-        metric = self.experiment.objective.metric_name
-        shown = f", {metric} {value:.4f}" if value is not None else ""
-        extra = f" ({message})" if message else ""
-        progress.event(f"{name}: {condition.katib_name}{shown}{extra}", store.trials())
-
-    def _end_active(self, store: Store) -> None:
-        """The experiment is over: what still runs or waits becomes Killed, as in Katib."""
-        running, queued = self.scheduler.kill_all()
-        for name in running:
-            _mark_killed(store, name, "experiment completed")
-        for name in queued:
-            _mark_killed(store, name, "experiment completed before it started")
-
-
-def observe(
-    experiment: Experiment, store: Store, name: str
-) -> tuple[dict[str, dict[str, str]], float | None]:
-    """A trial's observation (min/max/latest per metric) and its objective value."""
-    summaries = collectors.summarize(store.logs(name))
-    observation = {
-        key: {"min": s.min, "max": s.max, "latest": s.latest} for key, s in summaries.items()
-    }
-    objective = experiment.objective
-    value = collectors.objective_value(
-        summaries, objective.metric_name, objective.strategy(objective.metric_name)
-    )
-    return observation, value
 
 
 def summarize(experiment: Experiment, store: Store) -> RunSummary:
@@ -295,25 +207,3 @@ def _signals_as_interrupts() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, before)
-
-
-def _primary_container(manifest: dict[str, Any], name: str) -> dict[str, Any]:
-    containers = (((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-        "containers"
-    )
-    for container in containers or []:
-        if isinstance(container, dict) and container.get("name") == name:
-            return container
-    raise TrialCommandError(f"primaryContainerName: no container named {name!r} in the trial spec")
-
-
-def _mark_killed(store: Store, name: str, message: str) -> None:
-    store.finish_trial(
-        name,
-        condition=Condition.KILLED,
-        completion_time=format_time(),
-        message=message,
-        exit_code=None,
-        objective=None,
-        observation={},
-    )

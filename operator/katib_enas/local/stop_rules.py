@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from katib_enas.core.katib import COMPLETED, FAILED_LIKE, Condition
+from katib_enas.core.katib import COMPLETED, FAILED_LIKE, SUCCEEDED_LIKE
 from katib_enas.local.experiment import Experiment
 from katib_enas.local.store import StoredTrial
 
@@ -31,7 +31,7 @@ def stop_reason(experiment: Experiment, trials: Sequence[StoredTrial]) -> Stop |
     for trial in trials:
         value = trial.objective
         if (
-            trial.condition is Condition.SUCCEEDED
+            trial.condition in SUCCEEDED_LIKE  # Katib checks every observation, early-stopped too
             and value is not None
             and objective.reached(value)
         ):

@@ -44,6 +44,13 @@ CREATE TABLE IF NOT EXISTS observation_logs (
     value TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS observation_logs_trial ON observation_logs (trial_name, metric_name);
+CREATE TABLE IF NOT EXISTS processes (
+    trial_name TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    identity TEXT NOT NULL,
+    started REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stop_rules (trial_name TEXT PRIMARY KEY, rule TEXT NOT NULL);
 """
 
 
@@ -67,6 +74,16 @@ class StoredTrial:
     @property
     def assignment_dict(self) -> dict[str, str]:
         return dict(self.assignments)
+
+
+@dataclass(frozen=True)
+class ProcessRecord:
+    """What the run store keeps of a trial's process: enough to find it again, or know it is
+    gone, after the runner died."""
+
+    pid: int
+    identity: str  # boot id and start time since boot: a recycled pid has another
+    started: float  # wall-clock seconds (time.time()) when it was launched
 
 
 def _create(path: Path) -> None:
@@ -131,9 +148,11 @@ class Store:
             )
 
     def set_running(self, name: str, start_time: str) -> None:
-        """Mark a trial running from scratch: a re-run after an interruption drops old logs."""
+        """Mark a trial running from scratch: a re-run after an interruption drops old logs and
+        the record of its old process."""
         with self._transaction() as db:
             db.execute("DELETE FROM observation_logs WHERE trial_name = ?", (name,))
+            db.execute("DELETE FROM processes WHERE trial_name = ?", (name,))
             db.execute(
                 "UPDATE trials SET condition = ?, start_time = ?, completion_time = NULL, "
                 "message = '', exit_code = NULL, objective = NULL, observation = '{}' "
@@ -189,6 +208,39 @@ class Store:
             )
             for row in rows
         ]
+
+    # --- a running trial's process and early-stopping rule --------------------------------
+    def record_process(self, name: str, record: ProcessRecord) -> None:
+        """Remember a trial's process before it may run (see `processes`)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO processes (trial_name, pid, identity, started)"
+                " VALUES (?, ?, ?, ?)",
+                (name, record.pid, record.identity, record.started),
+            )
+
+    def process(self, name: str) -> ProcessRecord | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT pid, identity, started FROM processes WHERE trial_name = ?", (name,)
+            ).fetchone()
+        return None if row is None else ProcessRecord(int(row[0]), str(row[1]), float(row[2]))
+
+    def set_stop_rule(self, name: str, rule: dict[str, object]) -> None:
+        """The early-stopping rule a trial got when it was created (Katib keeps it in the
+        Trial's spec)."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO stop_rules (trial_name, rule) VALUES (?, ?)",
+                (name, json.dumps(rule)),
+            )
+
+    def stop_rule(self, name: str) -> dict[str, object] | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT rule FROM stop_rules WHERE trial_name = ?", (name,)
+            ).fetchone()
+        return None if row is None else dict(json.loads(row[0]))
 
     def has_trial(self, name: str) -> bool:
         with self._lock:

@@ -11,13 +11,15 @@ registered builder (`enas_trial.builders.BUILDERS`) for two things:
 - `build(plan, dropout)`: the `torch.nn.Module` that `enas_trial.training` trains; it maps
   (N, C, H, W) images of the plan's input shape to logits over `plan.num_classes`.
 
-A plan also says, for the log, what was decoded (`describe`) and how big the child is.
+A plan also says, for the log, what was decoded (`describe`) and how big the child is; `modules`
+names what `build` imports, so that the trial launcher (`enas_trial.forkserver`) has it
+imported before it forks a trial.
 """
 
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from katib_enas.core.errors import InvalidArchitectureError
 
@@ -55,6 +57,7 @@ class Builder(abc.ABC):
     """Plans and builds the child networks of one search-space kind."""
 
     kind: str
+    modules: ClassVar[tuple[str, ...]] = ()  # imported by `build`: the launcher preloads them
 
     @abc.abstractmethod
     def plan(self, architecture: str, nn_config: str) -> Plan:

@@ -12,6 +12,10 @@ A local run makes one collector from the Experiment's `metricsCollectorSpec`
    message when the output could not be read;
 4. `stop()` once, at the end, even after an error.
 
+While a trial runs, early stopping (`local.early_stopping`) reads its metrics as Katib's
+collector sidecar does: `live_file` names the file to follow (None: this kind has no sidecar,
+so Katib applies no early-stopping rule) and `parse_live` reads its new complete lines.
+
 A collector may assume `start` ran before `adapt` and `collect`, and that `collect` runs once per
 trial run. It must not raise on a trial's bad output: that is the trial's failure, reported in
 the note. Adding a kind is one module in this package plus one line in `COLLECTORS`.
@@ -53,6 +57,14 @@ class Collector(abc.ABC):
 
     def stop(self) -> None:  # noqa: B027 (optional hook)
         """After the last trial."""
+
+    def live_file(self, log_path: Path, trial_dir: Path) -> Path | None:
+        """The file the trial's metrics appear in while it runs (None: not followed)."""
+        return None
+
+    def parse_live(self, lines: list[str]) -> list[MetricLog]:
+        """Metric logs in new complete lines of `live_file`; a bad line is skipped."""
+        return []
 
 
 def read_lines(path: Path) -> list[str]:

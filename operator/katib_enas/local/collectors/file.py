@@ -35,3 +35,17 @@ class FileCollector(Collector):
             return parse_text(lines, self.metric_names, self.spec.filters), ""
         except ValueError as error:
             return [], f"metrics file: {error}"
+
+    def live_file(self, log_path: Path, trial_dir: Path) -> Path | None:
+        return self.metrics_file(trial_dir)
+
+    def parse_live(self, lines: list[str]) -> list[MetricLog]:
+        if self.spec.file_format != "JSON":
+            return parse_text(lines, self.metric_names, self.spec.filters)
+        logs: list[MetricLog] = []
+        for line in lines:
+            try:
+                logs.extend(parse_json([line], self.metric_names))
+            except ValueError:
+                continue  # Katib's sidecar would stop collecting; this trial's collect says so
+        return logs

@@ -15,3 +15,9 @@ class StdOutCollector(Collector):
     def collect(self, log_path: Path, trial_dir: Path) -> tuple[list[MetricLog] | None, str]:
         lines = read_lines(log_path)
         return parse_text(lines, self.metric_names, self.spec.filters), ""
+
+    def live_file(self, log_path: Path, trial_dir: Path) -> Path | None:
+        return log_path
+
+    def parse_live(self, lines: list[str]) -> list[MetricLog]:
+        return parse_text(lines, self.metric_names, self.spec.filters)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 class MacroBuilder(Builder):
     kind = "macro"
+    modules = ("enas_trial.builders.macro.model",)
 
     def plan(self, architecture: str, nn_config: str) -> NetworkPlan:
         return plan_network(decode_architecture(architecture), decode_nn_config(nn_config))
