@@ -39,6 +39,10 @@ MATRIX = [
     ("init_channels", ["1", "20", "1024"], ["0", "1025", "2.5"]),
     ("stem_multiplier", ["1", "3", "16"], ["0", "17", "None"]),
     ("strategy", ["reinforce", "random"], [""]),
+    ("weight_sharing", ["true", "false", "True", "FALSE"], ["yes", "1", ""]),
+    ("shared_slice_steps", ["0", "100", "1000000"], ["-1", "1000001", "1.5"]),
+    ("shared_schedule_steps", ["0", "5000", "1000000000"], ["-1", "1000000001", "x"]),
+    ("shared_store_mib", ["1", "256", "65536"], ["0", "65537", "big"]),
 ]
 
 

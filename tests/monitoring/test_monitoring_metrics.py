@@ -41,9 +41,10 @@ def test_the_first_two_errors_show_as_an_increase(
     serve: Serve, start_prometheus: Callable[..., Prometheus], cpu_experiment: Any
 ) -> None:
     prometheus = start_prometheus(serve.metrics_target)
-    # Before any call, every method x code series is there at 0, and scraped more than once.
+    # Before any call, every method x code series is there at 0, and scraped more than once:
+    # 5 methods (Katib's 2, the shared-weights store's 3) x 2 error codes.
     zeros = prometheus.wait_for(
-        'katib_enas_rpc_requests_total{code!="OK"}', lambda r: len(r) == 4, timeout=30
+        'katib_enas_rpc_requests_total{code!="OK"}', lambda r: len(r) == 5 * 2, timeout=30
     )
     assert {float(s["value"][1]) for s in zeros} == {0.0}
     prometheus.wait_for(f"count_over_time({ERRORS}[1m]) >= 2", lambda r: len(r) == 1)

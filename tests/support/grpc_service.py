@@ -24,9 +24,9 @@ class Running:
     metrics: ServiceMetrics
 
 
-def connect(state_dir: Path | None = None) -> Running:
+def connect(state_dir: Path | None = None, advertise: str | None = None) -> Running:
     metrics = ServiceMetrics()
-    server = start_server("127.0.0.1:0", state_dir=state_dir, metrics=metrics)
+    server = start_server("127.0.0.1:0", state_dir=state_dir, metrics=metrics, advertise=advertise)
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     return Running(
         server,

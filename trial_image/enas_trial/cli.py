@@ -27,6 +27,7 @@ from katib_enas import exits
 from katib_enas.atomic import write_atomic
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import DEFAULT_DB_MANAGER, unquote
+from katib_enas.core.sharing.reference import StoreReference, reference_of
 from katib_enas.envflags import add_flag
 
 log = logging.getLogger("enas_trial")
@@ -109,8 +110,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_flags(parser)
     _training_flags(parser)
+    _sharing_flags(parser)
     _output_flags(parser)
     return parser
+
+
+def _sharing_flags(parser: argparse.ArgumentParser) -> None:
+    add_flag(
+        parser,
+        "--shared-weights",
+        default=None,
+        type=_text,
+        help="the shared-weights store's host:port, instead of the one in nn_config",
+    )
+    add_flag(
+        parser,
+        "--shared-weights-timeout",
+        default=300.0,
+        type=_POSITIVE_FLOAT,
+        help="seconds to keep retrying an unreachable store before failing",
+    )
+    _flag(
+        parser.add_argument_group("weight sharing"),
+        "--evaluate-shared",
+        action="store_true",
+        help="score the shared weights without training or pushing (katib-enas derive)",
+    )
 
 
 def _data_flags(parser: argparse.ArgumentParser) -> None:
@@ -217,6 +242,13 @@ def _writable_parent(path: Path | None, flag: str) -> None:
 def _run(args: argparse.Namespace) -> int:
     builder = builder_for(args.nn_config)
     plan = builder.plan(args.architecture, args.nn_config)
+    reference = reference_of(args.nn_config)
+    if reference is None and (args.shared_weights or args.evaluate_shared):
+        flag = "--shared-weights" if args.shared_weights else "--evaluate-shared"
+        raise TrialInputError(
+            f"{flag}: this child shares no weights (its nn_config has no 'shared' entry; the "
+            "algorithm setting weight_sharing: true adds it)"
+        )
     for flag in ("metrics_file", "summary_file", "save_model"):
         _writable_parent(getattr(args, flag), "--" + flag.replace("_", "-"))
     data.prepare(
@@ -248,7 +280,10 @@ def _run(args: argparse.Namespace) -> int:
         metrics_file=args.metrics_file, metrics_format=args.metrics_format, push=push
     )
     try:
-        result = _train(args, builder, plan, splits, device, reporter)
+        if reference is not None:
+            result = _train_shared(args, builder, plan, splits, device, reporter, reference)
+        else:
+            result = _train(args, builder, plan, splits, device, reporter)
     except torch.cuda.OutOfMemoryError:
         raise TrialRuntimeError(
             f"out of GPU memory with batch size {args.batch_size} for this "
@@ -268,19 +303,9 @@ def _train(  # noqa: PLR0917 (a private helper of _run, called once)
 ) -> Any:
     import torch
 
-    from enas_trial.training import TrainingConfig, save_checkpoint, train
+    from enas_trial.training import save_checkpoint, train
 
-    config = TrainingConfig(
-        epochs=args.num_epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        momentum=args.momentum,
-        weight_decay=args.weight_decay,
-        label_smoothing=args.label_smoothing,
-        dropout=args.dropout,
-        seed=args.seed,
-        device=device,
-    )
+    config = _config(args, device)
     saver = None
     if args.save_model is not None:
         extra = {"architecture": args.architecture, "nn_config": args.nn_config}
@@ -299,6 +324,61 @@ def _train(  # noqa: PLR0917 (a private helper of _run, called once)
         reporter,
         process_age=lambda: time.monotonic() - _Clock.started,
         save_model=saver,
+    )
+
+
+def _train_shared(  # noqa: PLR0917 (a private helper of _run, called once)
+    args: argparse.Namespace,
+    builder: Builder,
+    plan: Plan,
+    splits: data.Splits,
+    device: str,
+    reporter: reporting.MetricReporter,
+    reference: StoreReference,
+) -> Any:
+    import torch
+
+    from enas_trial.shared_slice import train_slice
+    from enas_trial.sharing.link import StoreLink
+    from katib_enas.v1 import shared_weights_pb2 as sw
+
+    address = args.shared_weights or reference.address
+    log.info("weight sharing: store %s, experiment %s", address, reference.experiment)
+    child = sw.Child(
+        experiment=reference.experiment, architecture=args.architecture, nn_config=args.nn_config
+    )
+    link = StoreLink(address, child, args.shared_weights_timeout)
+    torch.manual_seed(args.seed)  # the fresh values of tensors the store does not hold yet
+    model = builder.build(plan, args.dropout)
+    try:
+        return train_slice(
+            plan,
+            model,
+            lambda built: builder.shared_tensors(built, plan),
+            splits,
+            _config(args, device),
+            reporter,
+            link,
+            evaluate_only=args.evaluate_shared,
+            process_age=lambda: time.monotonic() - _Clock.started,
+        )
+    finally:
+        link.close()
+
+
+def _config(args: argparse.Namespace, device: str) -> Any:
+    from enas_trial.training import TrainingConfig
+
+    return TrainingConfig(
+        epochs=args.num_epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        momentum=args.momentum,
+        weight_decay=args.weight_decay,
+        label_smoothing=args.label_smoothing,
+        dropout=args.dropout,
+        seed=args.seed,
+        device=device,
     )
 
 

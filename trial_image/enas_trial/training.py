@@ -150,42 +150,66 @@ def prepare(plan: Plan, model: torch.nn.Module, splits: Splits, config: Training
 def train_epoch(
     session: Session, splits: Splits, config: TrainingConfig, process_age: Callable[[], float]
 ) -> EpochResult:
-    """One pass over the training split in shuffled batches, one optimizer step each."""
+    """One pass over the training split in shuffled batches, one optimizer step each, along
+    the run's cosine schedule."""
+    steps = _batches(len(session.data.train_y), config.batch_size)
+    return run_steps(
+        session,
+        splits,
+        config,
+        steps,
+        lambda step: cosine(config.learning_rate, step, session.total_steps),
+        process_age,
+    )
+
+
+def run_steps(  # noqa: PLR0917 (the loop's inputs)
+    session: Session,
+    splits: Splits,
+    config: TrainingConfig,
+    steps: int,
+    learning_rate: Callable[[int], float],
+    process_age: Callable[[], float],
+) -> EpochResult:
+    """`steps` optimizer steps on shuffled batches (a fresh shuffle for every pass over the
+    split); step `session.step` trains at `learning_rate(session.step)`."""
     s, data, device = session, session.data, session.device
     cuda = device.type == "cuda"
     s.model.train()
     started = time.monotonic()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
-    seen = 0
-    order = torch.randperm(
-        len(data.train_y), device=data.train_y.device, generator=s.order_generator
-    )
-    for start in range(0, len(order), config.batch_size):
-        index = order[start : start + config.batch_size]
-        if len(index) < 2:  # BatchNorm cannot train on a single image
-            break
-        x = data.train_x[index].to(device, non_blocking=True)
-        y = data.train_y[index].to(device, non_blocking=True)
-        x = augment.normalize(x, s.mean, s.std)
-        x = augment.random_crop(x, splits.crop_padding, s.generator)
-        if splits.flip:
-            x = augment.random_flip(x, s.generator)
-        if cuda:
-            x = x.contiguous(memory_format=torch.channels_last)
-        if s.first_step_at == 0.0:
-            s.first_step_at = process_age()
-            log.info("first training step after %.2f s", s.first_step_at)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
-            logits = s.model(x)
-        loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
-        s.optimizer.zero_grad()
-        loss.backward()  # type: ignore[no-untyped-call]
-        s.optimizer.step(cosine(config.learning_rate, s.step, s.total_steps))
-        s.step += 1
-        loss_sum += loss.detach() * len(y)
-        correct += (logits.argmax(dim=1) == y).sum()
-        seen += len(y)
+    seen = taken = 0
+    while taken < steps and len(data.train_y) >= 2:
+        order = torch.randperm(
+            len(data.train_y), device=data.train_y.device, generator=s.order_generator
+        )
+        for start in range(0, len(order), config.batch_size):
+            index = order[start : start + config.batch_size]
+            if len(index) < 2 or taken == steps:  # BatchNorm cannot train on a single image
+                break
+            x = data.train_x[index].to(device, non_blocking=True)
+            y = data.train_y[index].to(device, non_blocking=True)
+            x = augment.normalize(x, s.mean, s.std)
+            x = augment.random_crop(x, splits.crop_padding, s.generator)
+            if splits.flip:
+                x = augment.random_flip(x, s.generator)
+            if cuda:
+                x = x.contiguous(memory_format=torch.channels_last)
+            if s.first_step_at == 0.0:
+                s.first_step_at = process_age()
+                log.info("first training step after %.2f s", s.first_step_at)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+                logits = s.model(x)
+            loss = F.cross_entropy(logits.float(), y, label_smoothing=config.label_smoothing)
+            s.optimizer.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            s.optimizer.step(learning_rate(s.step))
+            s.step += 1
+            taken += 1
+            loss_sum += loss.detach() * len(y)
+            correct += (logits.argmax(dim=1) == y).sum()
+            seen += len(y)
     return EpochResult(
         loss_sum.item() / max(seen, 1),
         correct.item() / max(seen, 1),

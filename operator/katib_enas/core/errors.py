@@ -21,3 +21,7 @@ class InvalidArchitectureError(KatibEnasError):
 
 class ServeError(KatibEnasError):
     """A server cannot start: its address is taken or not allowed."""
+
+
+class InvalidSharingError(KatibEnasError):
+    """A request to the shared-weights store is malformed or does not fit the store."""

@@ -20,7 +20,7 @@ NONE = "None"
 
 @dataclass(frozen=True)
 class _Rule:
-    kind: type  # int, float, or str
+    kind: type  # int, float, bool or str
     low: float | None  # None: no lower bound
     high: float | None
     low_open: bool  # True: value must be > low (else >= low)
@@ -94,6 +94,23 @@ class EnasSettings:
     """How architectures are chosen (ours): `reinforce` - the ENAS controller trained with
     REINFORCE; `random` - uniformly at random, learning nothing (the baseline to compare with,
     at the same budget)."""
+    weight_sharing: bool = False
+    """ENAS's shared weights (ours, see "Weight sharing"): `true` - the service holds the
+    supernet's weights and every trial pulls its child's, trains a slice of
+    `shared_slice_steps` steps, pushes what it learned and reports the accuracy with them;
+    `false` - every trial trains its child from scratch. true or false."""
+    shared_slice_steps: int = 100
+    """Weight sharing only: training steps (batches) of each trial's slice. int in 0..1000000
+    (0: evaluate the shared weights without training, as `derive` does)."""
+    shared_schedule_steps: int = 0
+    """Weight sharing only: length of the learning-rate schedule shared by all slices (cosine
+    over the experiment, driven by the steps pushed so far). 0: `maxTrialCount` x
+    `shared_slice_steps`. int in 0..1000000000."""
+    shared_store_mib: int = 256
+    """Weight sharing only: the most memory the experiment's shared weights may take in the
+    service, in MiB; a push that would exceed it is refused, naming this setting. Keep it under
+    half the suggestion pod's memory limit (the checkpoint is serialised in memory). int in
+    1..65536."""
 
     @property
     def failed_reward_value(self) -> float | None:
@@ -126,6 +143,10 @@ RULES: Mapping[str, _Rule] = {
     "init_channels": _Rule(int, 1, 1024, False, False),
     "stem_multiplier": _Rule(int, 1, 16, False, False),
     "strategy": _Rule(str, None, None, False, False, names=True),
+    "weight_sharing": _Rule(bool, None, None, False, False),
+    "shared_slice_steps": _Rule(int, 0, 1_000_000, False, False),
+    "shared_schedule_steps": _Rule(int, 0, 1_000_000_000, False, False),
+    "shared_store_mib": _Rule(int, 1, 65536, False, False),
 }
 
 STOCK_DEFAULTS: Mapping[str, str] = {
@@ -177,6 +198,10 @@ def _parse_value(name: str, text: str, rule: _Rule) -> object:
     where = f"algorithmSettings.{name}"
     if rule.none_ok and text == NONE:
         return None
+    if rule.kind is bool:
+        if text.lower() not in ("true", "false"):
+            raise InvalidSettingsError(f"{where}: {_shown(text)} is not true or false")
+        return text.lower() == "true"
     if rule.names:
         if not text:
             raise InvalidSettingsError(f"{where}: must not be empty")
@@ -238,6 +263,7 @@ def settings_table() -> str:
     docs = _field_docs()
     for f in fields(EnasSettings):
         ours = getattr(defaults, f.name)
+        ours = str(ours).lower() if isinstance(ours, bool) else ours
         stock = STOCK_DEFAULTS.get(f.name, "(not in stock)")
         lines.append(f"| `{f.name}` | {ours} | {stock} | {docs.get(f.name, '')} |")
     return "\n".join(lines)

@@ -28,6 +28,7 @@ from katib_enas.local.store import Store, StoredTrial
 
 if TYPE_CHECKING:
     from katib_enas.service.metrics import ServiceMetrics
+    from katib_enas.service.server import SuggestionServer
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class SuggestionClient:
         self.echoed: list[tuple[str, str]] = [
             (str(k), str(v)) for k, v in json.loads(store.get_meta(ECHOED_KEY) or "[]")
         ]
-        self._server: grpc.Server | None = None
+        self._server: SuggestionServer | None = None
         self._metrics: ServiceMetrics | None = None
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.SuggestionStub | None = None
@@ -73,8 +74,13 @@ class SuggestionClient:
             self._metrics = ServiceMetrics(memory_limit_bytes=cgroup_memory_limit())
             if metrics_at is not None:
                 self._metrics.serve(metrics_at[1], metrics_at[0])
-            started = start_server("127.0.0.1:0", state_dir=state_dir, metrics=self._metrics)
-            self._server = started.server
+            started = start_server(
+                "127.0.0.1:0",
+                state_dir=state_dir,
+                metrics=self._metrics,
+                advertise="127.0.0.1:{port}",  # trials reach the shared-weights store here
+            )
+            self._server = started
             address = f"127.0.0.1:{started.port}"
             log.info("suggestion service on %s (state in %s)", address, state_dir)
         options = [
@@ -127,7 +133,7 @@ class SuggestionClient:
         if self._channel is not None:
             self._channel.close()
         if self._server is not None:
-            self._server.stop(grace=1.0).wait()
+            self._server.stop(grace=1.0)  # and saves the shared weights
             self._server = None
         if self._metrics is not None:
             self._metrics.close()

@@ -29,6 +29,8 @@ class ExperimentInput:
     objective: Objective
     settings: tuple[tuple[str, str], ...]
     nas: NasConfig
+    algorithm: str = ""
+    max_trial_count: int = 0  # 0: not set
 
 
 def experiment_from_proto(experiment: pb.Experiment) -> ExperimentInput:
@@ -38,6 +40,8 @@ def experiment_from_proto(experiment: pb.Experiment) -> ExperimentInput:
         objective=objective_from_proto(spec.objective),
         settings=tuple((s.name, s.value) for s in spec.algorithm.algorithm_settings),
         nas=nas_from_proto(spec.nas_config),
+        algorithm=spec.algorithm.algorithm_name,
+        max_trial_count=max(int(spec.max_trial_count), 0),
     )
 
 

@@ -15,8 +15,7 @@ What a user alerting on these needs to be true:
   memory can be watched against the limit.
 
 Each server gets its own registry so that several can live in one process (tests, local runs).
-The weight-sharing store's metrics (pull/push counts, bytes, latency), when that store exists,
-belong in a `_store_metrics` method beside `_experiment_metrics`.
+The shared-weights store's metrics (`_store_metrics`) exist for experiments that share weights.
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ from prometheus_client.process_collector import ProcessCollector
 from katib_enas import __version__
 from katib_enas.core.errors import ServeError
 from katib_enas.core.katib import Condition
+from katib_enas.core.sharing.store import SharedStore
 from katib_enas.core.strategies import LearnReport
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 PREFIX = "katib_enas"
 # The methods of Katib's Suggestion API and the status codes the servicer answers with
 # (servicer.py's error mapping): their counters exist from start-up.
-METHODS = ("ValidateAlgorithmSettings", "GetSuggestions")
+METHODS = ("ValidateAlgorithmSettings", "GetSuggestions", "Pull", "Push", "Sample")
 CODES = ("OK", "INVALID_ARGUMENT", "UNKNOWN")
 # `*_created` series would double the series count; nothing here reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -70,6 +70,7 @@ class ServiceMetrics:
         self.registry = r = registry or CollectorRegistry()
         self._rpc_metrics(r)
         self._experiment_metrics(r)
+        self._store_metrics(r)
         self._seen: set[str] = set()
         self._seen_lock = threading.Lock()
         self._http: WSGIServer | None = None
@@ -141,6 +142,40 @@ class ServiceMetrics:
         self.entropy = gauge("policy_entropy_nats", "Entropy of the latest learned architecture")
         self.loss = gauge("policy_loss", "Controller loss of the latest update")
         self.best = gauge("best_objective_value", "Best objective metric value among trials")
+
+    def _store_metrics(self, r: CollectorRegistry) -> None:
+        self.transferred = Counter(
+            f"{PREFIX}_shared_weights_transferred_bytes",
+            "Tensor bytes sent to (pull) and received from (push) trials",
+            ["experiment", "direction"],
+            registry=r,
+        )
+        self.store_bytes = Gauge(
+            f"{PREFIX}_shared_weights_bytes",
+            "Memory the experiment's shared weights take in the service",
+            ["experiment"],
+            registry=r,
+        )
+        self.store_version = Gauge(
+            f"{PREFIX}_shared_weights_version",
+            "Pushes applied to the experiment's shared weights",
+            ["experiment"],
+            registry=r,
+        )
+        self.store_step = Gauge(
+            f"{PREFIX}_shared_weights_global_step",
+            "Training steps pushed: the position in the shared learning-rate schedule",
+            ["experiment"],
+            registry=r,
+        )
+
+    def record_transfer(self, experiment: str, direction: str, size: int) -> None:
+        self.transferred.labels(experiment, direction).inc(size)
+
+    def record_store(self, store: SharedStore) -> None:
+        self.store_bytes.labels(store.experiment).set(store.bytes)
+        self.store_version.labels(store.experiment).set(store.version)
+        self.store_step.labels(store.experiment).set(store.global_step)
 
     def watch(self, experiment: str) -> None:
         """Create an experiment's counters at 0 (idempotent), before anything is counted."""

@@ -1,13 +1,16 @@
-"""The gRPC server: the suggestion servicer and standard health checking on one port.
+"""The gRPC server: the suggestion servicer, the shared-weights store and standard health
+checking, all on one port.
 
 Katib's kubelet probe asks the health service for `manager.v1beta1.Suggestion` on port 6789, so
 health answers on the same server; a spare worker keeps it answering while a long
-`GetSuggestions` runs (probe timeout: 1 s).
+`GetSuggestions` runs (probe timeout: 1 s). Katib gives a suggestion exactly one Service and
+port, so the trials' `katib_enas.v1.SharedWeights` calls come there too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 from concurrent import futures
@@ -19,13 +22,23 @@ import torch
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from katib_enas.core.errors import ServeError
+from katib_enas.core.sharing.reference import katib_address
 from katib_enas.katib_api import pb_grpc
 from katib_enas.service.metrics import ServiceMetrics
 from katib_enas.service.servicer import SuggestionServicer
+from katib_enas.service.sessions import Sessions
+from katib_enas.service.shared_weights import SharedWeightsServicer
+from katib_enas.service.stores import Stores
+from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 
 log = logging.getLogger(__name__)
 
 HEALTH_SERVICE_NAMES = ("", "manager.v1beta1.Suggestion", "api.v1.beta1.Suggestion")
+NAMESPACE_ENV = "KATIB_ENAS_NAMESPACE"  # set by our katib-config entry from the pod's namespace
+# Set by our katib-config entry from the pod's `katib.kubeflow.org/experiment` label: Katib runs
+# one suggestion service per experiment, so its store serves only that one.
+EXPERIMENT_ENV = "KATIB_ENAS_EXPERIMENT"
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 MAX_MESSAGE_BYTES = 512 * 1024 * 1024  # every request carries every trial: far above 4 MiB
 
 
@@ -45,9 +58,22 @@ class SuggestionServer:
         self.health = health_servicer
 
     def stop(self, grace: float | None = 5.0) -> None:
-        """Report NOT_SERVING, let calls in flight finish for `grace` seconds, then stop."""
+        """Report NOT_SERVING, let calls in flight finish for `grace` seconds, save the shared
+        weights, then stop."""
         self.health.enter_graceful_shutdown()
         self.server.stop(grace).wait()
+        self.servicer.stores.save_all()
+
+
+def pod_namespace() -> str | None:
+    """The namespace this service runs in, if it can tell (see `katib_address`)."""
+    named = os.environ.get(NAMESPACE_ENV, "").strip()
+    if named:
+        return named
+    try:
+        return SERVICE_ACCOUNT_NAMESPACE.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 def start_server(
@@ -56,8 +82,12 @@ def start_server(
     state_dir: Path | None = None,
     workers: int = 4,
     metrics: ServiceMetrics | None = None,
+    advertise: str | None = None,
 ) -> SuggestionServer:
-    """Start a suggestion server on `address` (port 0: any free port, see `.port`)."""
+    """Start a suggestion server on `address` (port 0: any free port, see `.port`).
+
+    `advertise`: the address trials reach the shared-weights store at (`{port}` is replaced by
+    the bound port); default: Katib's Service for the experiment, `katib_address`."""
     # The controller's tensors are tiny: one thread is fastest and keeps replays bit-identical.
     torch.set_num_threads(1)
     server = grpc.server(
@@ -67,8 +97,22 @@ def start_server(
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ],
     )
-    servicer = SuggestionServicer(metrics or ServiceMetrics(), state_dir)
+    metrics = metrics or ServiceMetrics()
+    bound: list[int] = []
+    namespace = pod_namespace()
+
+    def address_of(experiment: str, algorithm: str) -> str:
+        if advertise is not None:
+            return advertise.replace("{port}", str(bound[0] if bound else 0))
+        return katib_address(experiment, algorithm, namespace)
+
+    sessions = Sessions(state_dir, address_of)
+    stores = Stores(state_dir, os.environ.get(EXPERIMENT_ENV, "").strip() or None)
+    servicer = SuggestionServicer(metrics, sessions, stores)
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
+    sw_grpc.add_SharedWeightsServicer_to_server(
+        SharedWeightsServicer(metrics, sessions, stores), server
+    )
     health_servicer = health.HealthServicer()
     for name in HEALTH_SERVICE_NAMES:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -79,6 +123,7 @@ def start_server(
         port = 0
     if port == 0:
         raise ServeError(f"--port: cannot listen on {address} (address in use or not allowed)")
+    bound.append(port)
     server.start()
     log.info("suggestion service listening on %s (port %d)", address, port)
     return SuggestionServer(server, port, servicer, health_servicer)

@@ -1,23 +1,16 @@
 """Katib's `api.v1.beta1.Suggestion` servicer: converts requests, calls the core, converts back.
 
-Errors: our own exceptions (bad input) become INVALID_ARGUMENT with the message naming the field.
-Anything else is a bug of ours: it becomes UNKNOWN with a short message, and its traceback is
-logged. Never INTERNAL: Katib's controller counts INTERNAL from ValidateAlgorithmSettings as
-valid and would accept an experiment that then fails on every call, while UNKNOWN fails it at
-once. A reply never holds a different number of assignments than was asked for.
+Errors map as `guard` says (INVALID_ARGUMENT naming the field, UNKNOWN for bugs, never
+INTERNAL). A reply never holds a different number of assignments than was asked for.
 """
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
 
 import grpc
 
-from katib_enas.core.errors import InvalidSettingsError, KatibEnasError
+from katib_enas.core.errors import InvalidSettingsError
 from katib_enas.core.settings import ECHOED
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service import sessions
@@ -26,20 +19,23 @@ from katib_enas.service.convert import (
     reply_from_assignments,
     trials_from_proto,
 )
+from katib_enas.service.guard import guarded
 from katib_enas.service.metrics import ServiceMetrics
+from katib_enas.service.sessions import Sessions
+from katib_enas.service.stores import Stores
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_NUMBER = 10_000
-R = TypeVar("R")
 
 
 class SuggestionServicer(pb_grpc.SuggestionServicer):
     """The ENAS suggestion service; one instance serves any number of experiments."""
 
-    def __init__(self, metrics: ServiceMetrics, state_dir: Path | None = None) -> None:
+    def __init__(self, metrics: ServiceMetrics, sessions: Sessions, stores: Stores) -> None:
         self.metrics = metrics
-        self.sessions = sessions.Sessions(state_dir)
+        self.sessions = sessions
+        self.stores = stores
 
     def ValidateAlgorithmSettings(  # noqa: N802 (gRPC method name)
         self, request: pb.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
@@ -49,12 +45,12 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             self.metrics.watch(request.experiment.name)  # its counters start at 0 from now
             return pb.ValidateAlgorithmSettingsReply()
 
-        return self._call("ValidateAlgorithmSettings", context, validate)
+        return guarded(self.metrics, "ValidateAlgorithmSettings", context, validate)
 
     def GetSuggestions(  # noqa: N802 (gRPC method name)
         self, request: pb.GetSuggestionsRequest, context: grpc.ServicerContext
     ) -> pb.GetSuggestionsReply:
-        return self._call("GetSuggestions", context, lambda: self._suggest(request))
+        return guarded(self.metrics, "GetSuggestions", context, lambda: self._suggest(request))
 
     def _suggest(self, request: pb.GetSuggestionsRequest) -> pb.GetSuggestionsReply:
         count = int(request.current_request_number)
@@ -66,11 +62,14 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
         trials = trials_from_proto(request.trials)
         key = int(request.total_request_number) * 1_000_003 + len(trials)
         with session.lock:
+            if session.reference is not None:
+                self.stores.open(session.reference, known=True)
             report = session.strategy.observe(trials)
             if report.learned:
                 session.save()
+                self.stores.save(request.experiment.name)
             architectures = session.strategy.suggest(count, key) if count else []
-            assignments = [session.strategy.assignments(a) for a in architectures]
+            assignments = [session.assignments(a) for a in architectures]
         self.metrics.record_request(request.experiment.name, report, len(assignments))
         if report.learned:
             log.info(
@@ -84,23 +83,3 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             )
         echoed = [(name, str(getattr(session.settings, name))) for name in ECHOED]
         return reply_from_assignments(assignments, echoed)
-
-    def _call(self, method: str, context: grpc.ServicerContext, body: Callable[[], R]) -> R:
-        """Run one RPC body with timing, metrics and the error mapping of the module docstring."""
-        started = time.perf_counter()
-        code = grpc.StatusCode.OK
-        message = ""
-        result: Any = None
-        try:
-            result = body()
-        except KatibEnasError as error:
-            code, message = grpc.StatusCode.INVALID_ARGUMENT, str(error)
-            log.warning("%s: INVALID_ARGUMENT: %s", method, message)
-        except Exception as error:
-            code = grpc.StatusCode.UNKNOWN
-            message = f"unexpected error in the suggestion service: {type(error).__name__}: {error}"
-            log.exception("%s failed", method)
-        self.metrics.record_rpc(method, code.name, time.perf_counter() - started)
-        if code is not grpc.StatusCode.OK:
-            context.abort(code, message)
-        return result  # type: ignore[no-any-return]

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from katib_enas.core import state, strategies
-from katib_enas.core.errors import KatibEnasError
+from katib_enas.core.errors import InvalidSharingError, KatibEnasError
 from katib_enas.core.settings import EnasSettings, parse_settings
+from katib_enas.core.sharing.reference import StoreReference, with_reference
 from katib_enas.core.strategies import SearchStrategy
 from katib_enas.service.convert import ExperimentInput
+
+# Where trials reach this service: (experiment, algorithm) -> "host:port".
+AddressOf = Callable[[str, str], str]
+DEFAULT_TRIALS = 100  # the schedule's length in trials when maxTrialCount is not set
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +37,18 @@ class Session:
     settings: EnasSettings
     checkpoint: Path | None
     lock: threading.Lock
+    reference: StoreReference | None = None  # with weight_sharing: the experiment's store
 
     def save(self) -> None:
         if self.checkpoint is not None:
             state.save(self.checkpoint, self.strategy.state_dict())
+
+    def assignments(self, architecture: Any) -> dict[str, str]:
+        """Katib's assignments for `architecture`, with the store's reference when sharing."""
+        assignments = self.strategy.assignments(architecture)
+        if self.reference is None:
+            return assignments
+        return with_reference(assignments, self.reference)
 
 
 def validate(experiment: ExperimentInput) -> None:
@@ -46,9 +60,11 @@ def validate(experiment: ExperimentInput) -> None:
 class Sessions:
     """The sessions of one service, created (and restored from a checkpoint) on first use."""
 
-    def __init__(self, state_dir: Path | None) -> None:
+    def __init__(self, state_dir: Path | None, address_of: AddressOf) -> None:
         self.state_dir = state_dir
+        self.address_of = address_of
         self._sessions: dict[tuple[object, ...], Session] = {}
+        self._latest: dict[str, Session] = {}
         self._lock = threading.Lock()
 
     def get(self, experiment: ExperimentInput) -> Session:
@@ -59,6 +75,22 @@ class Sessions:
             if session is None:
                 session = self._new(experiment, settings)
                 self._sessions[key] = session
+            self._latest[experiment.name] = session
+        return session
+
+    def knows(self, experiment: str) -> bool:
+        with self._lock:
+            return experiment in self._latest
+
+    def latest(self, experiment: str) -> Session:
+        """The session Katib last asked about `experiment` (for `Sample`)."""
+        with self._lock:
+            session = self._latest.get(experiment)
+        if session is None:
+            raise InvalidSharingError(
+                f"experiment {experiment!r} has no controller in this service yet: Katib has "
+                "not asked it for suggestions since it started"
+            )
         return session
 
     def _new(self, experiment: ExperimentInput, settings: EnasSettings) -> Session:
@@ -76,7 +108,24 @@ class Sessions:
             strategy.name,
             settings.seed,
         )
-        return Session(strategy, settings, checkpoint, threading.Lock())
+        return Session(
+            strategy, settings, checkpoint, threading.Lock(), self._reference(experiment, settings)
+        )
+
+    def _reference(
+        self, experiment: ExperimentInput, settings: EnasSettings
+    ) -> StoreReference | None:
+        if not settings.weight_sharing:
+            return None
+        trials = experiment.max_trial_count or DEFAULT_TRIALS
+        schedule = settings.shared_schedule_steps or trials * settings.shared_slice_steps
+        return StoreReference(
+            address=self.address_of(experiment.name, experiment.algorithm or "enas"),
+            experiment=experiment.name,
+            slice_steps=settings.shared_slice_steps,
+            schedule_steps=max(schedule, 1),
+            store_mib=settings.shared_store_mib,
+        )
 
 
 def _restored(

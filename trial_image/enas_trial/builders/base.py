@@ -13,7 +13,8 @@ registered builder (`enas_trial.builders.BUILDERS`) for two things:
 
 A plan also says, for the log, what was decoded (`describe`) and how big the child is; `modules`
 names what `build` imports, so that the trial launcher (`enas_trial.forkserver`) has it
-imported before it forks a trial.
+imported before it forks a trial. With weight sharing, `shared_tensors` says which supernet
+tensors the built network's parameters are.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from torch import nn
+
+    from enas_trial.sharing.blocks import SharedTensor
 
 
 class Plan(Protocol):
@@ -66,6 +69,11 @@ class Builder(abc.ABC):
     @abc.abstractmethod
     def build(self, plan: Any, dropout: float) -> nn.Module:
         """The network (imports torch)."""
+
+    @abc.abstractmethod
+    def shared_tensors(self, model: nn.Module, plan: Any) -> list[SharedTensor]:
+        """Weight sharing: every trainable parameter of `model` (built from `plan`) as blocks
+        of supernet tensors, keyed under the kind's `SpaceKind.shared_scopes`, each key once."""
 
 
 def image_shape(input_sizes: Sequence[int]) -> tuple[int, int, int]:

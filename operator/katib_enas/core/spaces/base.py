@@ -25,6 +25,9 @@ Contract (the contract suite `tests/core/test_core_space_kinds.py` runs every re
 - `sample_uniform` and the policy's `sample` draw only from the given generator (reproducible).
 - `describe` never raises: for assignments it cannot read it returns one line saying why, and
   `owns` tells whether assignments are of this kind at all.
+- `shared_scopes` names supernet positions by kind, position and operation, never by anything
+  a child's other choices change, so that every child using an operation at a position trains
+  the same tensors.
 - Importing the kind, `parse`, `encode`, `decode` and `describe` do not import torch: the trial
   checks its assignments with the same format code before it pays for `import torch`.
 """
@@ -92,3 +95,10 @@ class SpaceKind(abc.ABC):
     @abc.abstractmethod
     def describe(self, assignments: Mapping[str, str]) -> list[str]:
         """The architecture as lines a person reads; never raises."""
+
+    @abc.abstractmethod
+    def shared_scopes(self, assignments: Mapping[str, str]) -> frozenset[str]:
+        """Weight sharing: the key prefixes (`<kind>/<position>/<operation>/`) of the supernet
+        tensors this child uses; the store accepts no other key from its trial, and the trial's
+        builder names its tensors under them. Raises `InvalidArchitectureError` for assignments
+        that do not decode."""

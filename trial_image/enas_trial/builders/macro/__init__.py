@@ -11,6 +11,8 @@ from katib_enas.core.spaces.macro.format import decode_architecture, decode_nn_c
 if TYPE_CHECKING:
     from torch import nn
 
+    from enas_trial.sharing.blocks import SharedTensor
+
 
 class MacroBuilder(Builder):
     kind = "macro"
@@ -23,6 +25,13 @@ class MacroBuilder(Builder):
         from enas_trial.builders.macro.model import ChildNetwork
 
         return ChildNetwork(plan, dropout)
+
+    def shared_tensors(self, model: nn.Module, plan: NetworkPlan) -> list[SharedTensor]:
+        from enas_trial.builders.macro.model import ChildNetwork
+        from enas_trial.builders.macro.sharing import shared_tensors
+
+        assert isinstance(model, ChildNetwork)
+        return shared_tensors(model, plan)
 
 
 __all__ = ["MacroBuilder", "NetworkPlan", "plan_network"]

@@ -12,9 +12,12 @@ from katib_enas.core.spaces.operations import MICRO_OPERATION_TYPES
 if TYPE_CHECKING:
     from torch import nn
 
+    from enas_trial.sharing.blocks import SharedTensor
+
 
 class MicroBuilder(Builder):
     kind = "micro"
+    modules = ("enas_trial.builders.micro.model",)
 
     def plan(self, architecture: str, nn_config: str) -> MicroPlan:
         config = decode_nn_config(nn_config, MICRO_OPERATION_TYPES)
@@ -24,6 +27,13 @@ class MicroBuilder(Builder):
         from enas_trial.builders.micro.model import MicroNetwork
 
         return MicroNetwork(plan, dropout)
+
+    def shared_tensors(self, model: nn.Module, plan: MicroPlan) -> list[SharedTensor]:
+        from enas_trial.builders.micro.model import MicroNetwork
+        from enas_trial.builders.micro.sharing import shared_tensors
+
+        assert isinstance(model, MicroNetwork)
+        return shared_tensors(model, plan)
 
 
 __all__ = ["MicroBuilder", "MicroPlan", "plan_micro"]

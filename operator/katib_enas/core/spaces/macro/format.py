@@ -142,3 +142,12 @@ def _check_rows(rows: Sequence[object], num_layers: int, num_operations: int | N
             raise InvalidArchitectureError(f"{where}: op id {op_id} is outside the search space")
         if any(bit not in (0, 1) for bit in row[1:]):
             raise InvalidArchitectureError(f"{where}: skip bits must be 0 or 1, got {row!r}")
+
+
+# Weight sharing: where a macro child's tensors live in the supernet (see `SpaceKind`).
+HEAD_SCOPE = "macro/head/"
+
+
+def layer_scope(layer: int, op_id: int) -> str:
+    """The tensors of operation `op_id` at `layer`, whatever the layer reads."""
+    return f"macro/layer{layer}/op{op_id}/"

@@ -16,12 +16,14 @@ from katib_enas.core.katib import from_katib_json
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind
 from katib_enas.core.spaces.macro.format import (
+    HEAD_SCOPE,
     Architecture,
     Layer,
     check_pair,
     decode_architecture,
     decode_nn_config,
     encode_nn_config,
+    layer_scope,
 )
 from katib_enas.core.spaces.operations import (
     GraphConfig,
@@ -129,3 +131,11 @@ class MacroKind(SpaceKind):
             lines.append(f"layer {index}: {op}  <- {', '.join(inputs)}")
         lines.append(f"output {'x'.join(str(s) for s in config.output_sizes)} classes")
         return lines
+
+    def shared_scopes(self, assignments: Mapping[str, str]) -> frozenset[str]:
+        """One scope per (layer, operation) the child uses, and the head."""
+        arch = decode_architecture(assignments.get(ARCHITECTURE, ""))
+        check_pair(arch, decode_nn_config(assignments.get(NN_CONFIG, "")))
+        return frozenset(
+            [HEAD_SCOPE, *(layer_scope(i, layer.op_id) for i, layer in enumerate(arch.layers))]
+        )

@@ -204,3 +204,32 @@ def _check_cell(
                 raise InvalidArchitectureError(
                     f"{where}: op id {op_id} is outside the search space"
                 )
+
+
+# Weight sharing: where a micro child's tensors live in the supernet (see `SpaceKind`). Each cell
+# position has its own tensors (as in ENAS); inside a cell, a node's two slots (`x`, `y`) each
+# have tensors per (input, operation).
+STEM_SCOPE = "micro/stem/"
+HEAD_SCOPE = "micro/head/"
+
+
+def cell_scope(cell: int) -> str:
+    """A cell's fixed parts: its input preprocessing (`prep0/`, `prep1/`) and output (`out/`)."""
+    return f"micro/cell{cell}/"
+
+
+def node_scope(cell: int, node: int, slot: int, input_index: int, op_id: int) -> str:
+    return f"micro/cell{cell}/node{node}/{'xy'[slot]}/in{input_index}/op{op_id}/"
+
+
+def supernet_scopes(architecture: MicroArchitecture, config: MicroConfig) -> frozenset[str]:
+    reductions = config.reduction_cells()
+    scopes = {STEM_SCOPE, HEAD_SCOPE}
+    for position in range(config.num_cells):
+        cell = architecture.reduction if position in reductions else architecture.normal
+        for name in ("prep0/", "prep1/", "out/"):
+            scopes.add(cell_scope(position) + name)
+        for index, node in enumerate(cell.nodes):
+            for slot, (i, op) in enumerate(zip(node.inputs, node.ops, strict=True)):
+                scopes.add(node_scope(position, index, slot, i, op))
+    return frozenset(scopes)

@@ -31,6 +31,7 @@ from katib_enas.core.spaces.micro.format import (
     decode_nn_config,
     encode_nn_config,
     reduction_positions,
+    supernet_scopes,
 )
 from katib_enas.core.spaces.operations import (
     MICRO_OPERATION_TYPES,
@@ -157,3 +158,9 @@ class MicroKind(SpaceKind):
         lines += describe_cells(arch, config.embedding)
         lines.append(f"output {'x'.join(str(s) for s in config.output_sizes)} classes")
         return lines
+
+    def shared_scopes(self, assignments: Mapping[str, str]) -> frozenset[str]:
+        arch = decode_architecture(assignments.get(ARCHITECTURE, ""))
+        config = decode_nn_config(assignments.get(NN_CONFIG, ""), MICRO_OPERATION_TYPES)
+        check_pair(arch, config)
+        return supernet_scopes(arch, config)

@@ -1,0 +1,81 @@
+"""How a trial finds its experiment's shared-weights store: a `shared` entry in `nn_config`.
+
+Katib refuses a trial when the suggestion returns an assignment its template does not
+reference, so the store's address travels inside the `nn_config` assignment that every ENAS
+template already passes: `'shared':{'address':'<host:port>','experiment':'<name>',
+'slice_steps':N,'schedule_steps':N,'store_mib':N}`. It carries the slice settings too, so that a
+restarted service without a checkpoint can open a fresh store from a trial's first request.
+Stock trials ignore keys they do not know. No torch here: the trial reads it before torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from katib_enas.core.errors import InvalidArchitectureError
+from katib_enas.core.katib import from_katib_json, to_katib_json
+from katib_enas.core.spaces.assignment_json import is_int
+from katib_enas.core.spaces.base import NN_CONFIG
+
+SHARED = "shared"
+SUGGESTION_PORT = 6789  # Katib's suggestion Service port
+
+
+@dataclass(frozen=True)
+class StoreReference:
+    """The store an assignment's trial pulls from and pushes to, and its slice settings."""
+
+    address: str
+    experiment: str
+    slice_steps: int
+    schedule_steps: int
+    store_mib: int
+
+    @property
+    def max_bytes(self) -> int:
+        return self.store_mib * 1024 * 1024
+
+
+def katib_address(experiment: str, algorithm: str, namespace: str | None) -> str:
+    """The address Katib gives the suggestion of `experiment`: its Service
+    `<experiment>-<algorithm>` in the experiment's namespace, port 6789. Without the namespace,
+    the short name resolves from pods in the same namespace (trials run there)."""
+    host = f"{experiment}-{algorithm}"
+    return f"{host}.{namespace}:{SUGGESTION_PORT}" if namespace else f"{host}:{SUGGESTION_PORT}"
+
+
+def with_reference(assignments: dict[str, str], reference: StoreReference) -> dict[str, str]:
+    """`assignments` with the store's reference added to `nn_config`."""
+    config = from_katib_json(assignments[NN_CONFIG])
+    assert isinstance(config, dict)  # a space's own encoding
+    config[SHARED] = {
+        "address": reference.address,
+        "experiment": reference.experiment,
+        "slice_steps": reference.slice_steps,
+        "schedule_steps": reference.schedule_steps,
+        "store_mib": reference.store_mib,
+    }
+    return {**assignments, NN_CONFIG: to_katib_json(config)}
+
+
+def reference_of(nn_config: str) -> StoreReference | None:
+    """The store reference in an `nn_config` value, or None when it shares no weights."""
+    try:
+        config = from_katib_json(nn_config)
+    except ValueError:
+        raise InvalidArchitectureError("nn_config: not valid JSON") from None
+    if not isinstance(config, dict) or SHARED not in config:
+        return None
+    shared = config[SHARED]
+    if not isinstance(shared, dict):
+        raise InvalidArchitectureError("nn_config.shared: expected an object")
+    for key in ("address", "experiment"):
+        if not isinstance(shared.get(key), str) or not shared[key]:
+            raise InvalidArchitectureError(f"nn_config.shared.{key}: expected a non-empty string")
+    numbers = {}
+    for key, low in (("slice_steps", 0), ("schedule_steps", 1), ("store_mib", 1)):
+        value = shared.get(key)
+        if not is_int(value) or value < low:
+            raise InvalidArchitectureError(f"nn_config.shared.{key}: expected an integer >= {low}")
+        numbers[key] = value
+    return StoreReference(shared["address"], shared["experiment"], **numbers)

@@ -1,0 +1,1 @@
+"""katib-enas's own gRPC API, generated from operator/protos/ (see scripts/)."""

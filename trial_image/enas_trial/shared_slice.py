@@ -1,0 +1,126 @@
+"""One trial of a weight-sharing search: ENAS's child step, as a Katib trial.
+
+Pull the child's tensors from the experiment's store, train `slice_steps` steps at the learning
+rate the shared schedule gives for the store's global step (one cosine over the whole
+experiment, not a fresh one per trial), push what changed, then score the child on the held-out
+validation split with the trained shared weights: that accuracy is the reward, as in ENAS.
+
+BatchNorm statistics are not shared: a child's activations depend on the whole child, so after
+its slice the trial recomputes them for its own network (running averages reset, then
+`BN_BATCHES` training batches) before scoring, as ENAS does when it evaluates a child.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from enas_trial import augment, reporting
+from enas_trial.builders import Plan
+from enas_trial.data import Splits
+from enas_trial.sharing.blocks import SharedTensor
+from enas_trial.sharing.link import StoreLink
+from enas_trial.training import (
+    Session,
+    TrainingConfig,
+    TrainingResult,
+    evaluate_split,
+    parameter_count,
+    prepare,
+    run_steps,
+)
+from katib_enas.optim import cosine
+
+log = logging.getLogger(__name__)
+
+BN_BATCHES = 20
+
+
+def train_slice(  # noqa: PLR0917 (the trial's inputs, passed once by the CLI)
+    plan: Plan,
+    model: nn.Module,
+    shared: Callable[[nn.Module], Sequence[SharedTensor]],
+    splits: Splits,
+    config: TrainingConfig,
+    reporter: reporting.MetricReporter,
+    link: StoreLink,
+    *,
+    evaluate_only: bool,
+    process_age: Callable[[], float],
+) -> TrainingResult:
+    """The slice; `evaluate_only`: score the shared weights as they are (no training, no push),
+    for `katib-enas derive`."""
+    started = time.monotonic()
+    session = prepare(plan, model, splits, config)
+    tensors = shared(session.model)
+    pulled = link.pull(tensors)
+    status = pulled.status
+    steps = 0 if evaluate_only else int(status.slice_steps)
+    train = run_steps(
+        session,
+        splits,
+        config,
+        steps,
+        lambda step: cosine(
+            config.learning_rate, int(status.global_step) + step, int(status.schedule_steps)
+        ),
+        process_age,
+    )
+    if steps:
+        link.push(tensors, pulled, session.step)
+    recompute_batch_norm(session, splits, config)
+    val_loss, val_accuracy = evaluate_split(session, "val")
+    _, test_accuracy = evaluate_split(session, "test")
+    metrics = {reporting.VALIDATION_ACCURACY: val_accuracy, reporting.VALIDATION_LOSS: val_loss}
+    if steps:
+        metrics = {
+            reporting.TRAINING_ACCURACY: train.accuracy,
+            reporting.TRAINING_LOSS: train.loss,
+            **metrics,
+        }
+    reporter.report(metrics)
+    reporter.report({reporting.TEST_ACCURACY: test_accuracy})
+    return TrainingResult(
+        epochs=1,
+        best_validation_accuracy=val_accuracy,
+        best_epoch=1,
+        final_validation_accuracy=val_accuracy,
+        test_accuracy=test_accuracy,
+        parameters=parameter_count(session.model),
+        seconds=time.monotonic() - started,
+        seconds_to_first_step=session.first_step_at,
+        train_images_per_second=train.images / train.seconds if train.seconds > 0 else 0.0,
+        device=str(session.device),
+    )
+
+
+@torch.no_grad()
+def recompute_batch_norm(session: Session, splits: Splits, config: TrainingConfig) -> None:
+    """Every BatchNorm's running statistics from scratch, over up to `BN_BATCHES` batches."""
+    norms = [m for m in session.model.modules() if isinstance(m, nn.BatchNorm2d)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over the batches below
+    session.model.train()
+    data, device = session.data, session.device
+    order = torch.randperm(
+        len(data.train_y), device=data.train_y.device, generator=session.order_generator
+    )
+    for number, start in enumerate(range(0, len(order), config.batch_size)):
+        index = order[start : start + config.batch_size]
+        if number == BN_BATCHES or len(index) < 2:
+            break
+        x = augment.normalize(data.train_x[index].to(device), session.mean, session.std)
+        if device.type == "cuda":
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            session.model(x)
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
