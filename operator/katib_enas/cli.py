@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "run": "katib_enas.commands.run",
     "validate": "katib_enas.commands.validate",
     "status": "katib_enas.commands.status",
+    "derive": "katib_enas.commands.derive",
     "register": "katib_enas.commands.register",
     "unregister": "katib_enas.commands.register",
 }

@@ -17,3 +17,16 @@ def test_committed_stubs_equal_a_fresh_generation(repo_root: Path) -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_our_grpc_api_modules_equal_a_fresh_generation_from_the_proto(repo_root: Path) -> None:
+    """`katib_enas.v1` (the shared-weights store) is generated from operator/protos: a changed
+    .proto without regenerated modules fails here."""
+    result = subprocess.run(
+        [sys.executable, str(repo_root / "scripts" / "generate_sharing_api.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -82,3 +82,14 @@ def _resolve(
         if isinstance(values, dict) and key in values:
             return str(values[key])
     return None
+
+
+def primary_container(manifest: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The container named `name` (`primaryContainerName`) of a rendered Job manifest."""
+    containers = (((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers"
+    )
+    for container in containers or []:
+        if isinstance(container, dict) and container.get("name") == name:
+            return container
+    raise SubstitutionError(f"primaryContainerName: no container named {name!r} in the trial spec")

@@ -56,6 +56,7 @@ class SuggestionClient:
             (str(k), str(v)) for k, v in json.loads(store.get_meta(ECHOED_KEY) or "[]")
         ]
         self._server: SuggestionServer | None = None
+        self.address = ""  # once connected
         self._metrics: ServiceMetrics | None = None
         self._channel: grpc.Channel | None = None
         self._stub: pb_grpc.SuggestionStub | None = None
@@ -87,6 +88,7 @@ class SuggestionClient:
             ("grpc.max_receive_message_length", _MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MESSAGE_BYTES),
         ]
+        self.address = address
         self._channel = grpc.insecure_channel(address, options=options)
         self._stub = pb_grpc.SuggestionStub(self._channel)
 

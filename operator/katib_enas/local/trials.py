@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import shutil
 from pathlib import Path
-from typing import Any
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Condition, format_time
@@ -19,7 +18,7 @@ from katib_enas.local import collectors
 from katib_enas.local.collectors import Collector
 from katib_enas.local.early_stopping import EarlyStopping, StopRule
 from katib_enas.local.experiment import Experiment
-from katib_enas.local.launch import Launch, TrialCommandError, build_launch
+from katib_enas.local.launch import Launch, build_launch
 from katib_enas.local.launcher import ForkLauncher, TrialStarter, is_enas_trial
 from katib_enas.local.processes import RunningTrial
 from katib_enas.local.progress import Progress
@@ -27,7 +26,7 @@ from katib_enas.local.recovery import recover
 from katib_enas.local.rundir import RunDir
 from katib_enas.local.scheduler import Finished, Scheduler
 from katib_enas.local.store import Store, StoredTrial
-from katib_enas.local.substitution import render_trial_spec
+from katib_enas.local.substitution import primary_container, render_trial_spec
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +106,7 @@ class Trials:
             trial_name=trial.name,
             namespace=exp.namespace,
         )
-        container = _primary_container(manifest, exp.trial_template.primary_container_name)
+        container = primary_container(manifest, exp.trial_template.primary_container_name)
         timeout = self.timeout_s
         deadline = (manifest.get("spec") or {}).get("activeDeadlineSeconds")
         if isinstance(deadline, int) and deadline > 0:
@@ -236,16 +235,6 @@ def observe(
         summaries, objective.metric_name, objective.strategy(objective.metric_name)
     )
     return observation, value
-
-
-def _primary_container(manifest: dict[str, Any], name: str) -> dict[str, Any]:
-    containers = (((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-        "containers"
-    )
-    for container in containers or []:
-        if isinstance(container, dict) and container.get("name") == name:
-            return container
-    raise TrialCommandError(f"primaryContainerName: no container named {name!r} in the trial spec")
 
 
 def _mark_killed(store: Store, name: str, message: str) -> None:
