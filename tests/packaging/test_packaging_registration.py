@@ -25,6 +25,14 @@ Manifest = dict[str, Any]
 KATIB_STANDALONE = (
     "https://github.com/kubeflow/katib.git/manifests/v1beta1/installs/katib-standalone?ref=v0.19.0"
 )
+# What every entry of ours must pass to the service: its pod's namespace, through the downward
+# API. Katib's composer (pkg/controller.v1beta1/suggestion/composer/composer.go,
+# `desiredContainers`) deep-copies the entry's inlined core/v1 Container, `env` and `valueFrom`
+# included, and adds no env of its own.
+NAMESPACE_ENV = {
+    "name": "KATIB_ENAS_NAMESPACE",
+    "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+}
 # Each overlay and the chart values that register the same entries.
 OVERLAYS = {
     "install": [],
@@ -90,6 +98,8 @@ def test_install_twice_then_uninstall_leaves_katib_config_as_it_was(
         assert enas["image"].startswith("ghcr.io/katib-enas/suggestion:")
         others = [s for s in installed if s["algorithmName"] not in ("enas", "enas-torch")]
         assert others == [s for s in before if s["algorithmName"] != "enas"]
+        ours = [s for s in installed if s["algorithmName"] in ("enas", "enas-torch")]
+        assert all(NAMESPACE_ENV in s["env"] for s in ours), ours
     result = run_tool(_script("unregister", entries, stock_configmap))
     assert result.returncode == 0, result.stderr
     assert _suggestions(stock_configmap) == before
@@ -186,6 +196,15 @@ def test_overlay_builds_and_registers_what_the_chart_registers(
     )
     pinned = json.dumps(built).replace(":v0.19.0", ":latest")  # release tags vs. master's
     assert json.loads(pinned) == expected
+    ours = [
+        s
+        for s in built["runtime"]["suggestions"]
+        if s["image"].startswith("ghcr.io/katib-enas/suggestion:")
+    ]
+    assert [s["algorithmName"] for s in ours] == (
+        ["enas", "enas-torch"] if overlay == "install-enas-takeover" else ["enas-torch"]
+    )
+    assert all(NAMESPACE_ENV in s["env"] for s in ours), ours
 
 
 def test_every_kustomization_under_manifests_builds(

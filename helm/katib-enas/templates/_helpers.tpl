@@ -102,6 +102,12 @@ env:
     valueFrom:
       resourceFieldRef:
         resource: limits.memory
+  # The pod's namespace: Katib injects no env, and the service writes the shared-weights address
+  # `<experiment>-<algorithm>.<namespace>:6789` into each trial's assignment (Weight sharing).
+  - name: KATIB_ENAS_NAMESPACE
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.namespace
 {{- with $v.env }}
   {{- toYaml . | nindent 2 }}
 {{- end }}
