@@ -1,4 +1,5 @@
-"""The `katib-enas` command: `serve`, `run`, `validate`, `status`, `register`, `unregister`.
+"""The `katib-enas` command: `serve`, `run`, `validate`, `status`, `register`, `unregister`,
+`networkpolicy`.
 
 Each subcommand lives in its own module of `katib_enas.commands` with `HELP`, `configure(parser)`
 and `execute(args)`; those modules import heavy packages (torch, grpc, the Katib SDK) only inside
@@ -24,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "status": "katib_enas.commands.status",
     "register": "katib_enas.commands.register",
     "unregister": "katib_enas.commands.register",
+    "networkpolicy": "katib_enas.commands.networkpolicy",
 }
 
 
