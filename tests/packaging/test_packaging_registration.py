@@ -218,5 +218,26 @@ def test_every_kustomization_under_manifests_builds(
         shutil.copytree(path.parent, work)
         text = path.read_text().replace(KATIB_STANDALONE, os.path.relpath(base, work))
         (work / "kustomization.yaml").write_text(text)
+        if yaml.safe_load(text)["kind"] == "Component":
+            # A component builds only inside a kustomization: one with an Experiment of ours.
+            work = _using_component(work, repo_root)
         result = run_tool([kubectl, "kustomize", str(work)])
         assert result.returncode == 0, f"{path}: {result.stderr}"
+
+
+def _using_component(component: Path, repo_root: Path) -> Path:
+    folder = component.with_name(component.name + "-user")
+    folder.mkdir()
+    experiment = repo_root / "manifests" / "experiments" / "enas-cpu-smoke.yaml"
+    shutil.copy(experiment, folder / experiment.name)
+    (folder / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [experiment.name],
+                "components": [os.path.relpath(component, folder)],
+            }
+        )
+    )
+    return folder
