@@ -1,4 +1,5 @@
-"""The `katib-enas` command: `serve`, `run`, `validate`, `status`, `register`, `unregister`.
+"""The `katib-enas` command: `serve`, `run`, `validate`, `status`, `register`, `unregister`,
+`networkpolicy`.
 
 Each subcommand lives in its own module of `katib_enas.commands` with `HELP`, `configure(parser)`
 and `execute(args)`; those modules import heavy packages (torch, grpc, the Katib SDK) only inside
@@ -25,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "derive": "katib_enas.commands.derive",
     "register": "katib_enas.commands.register",
     "unregister": "katib_enas.commands.register",
+    "networkpolicy": "katib_enas.commands.networkpolicy",
 }
 
 

@@ -41,10 +41,14 @@ def suggestion_server() -> Iterator[Running]:
 
 
 def _shipped_experiments(repo_root: Path, katib_examples: Path) -> list[Path]:
+    # By the documents' kind: a kustomization may name `kind: Experiment` in a selector.
     ours = [
         p
         for p in sorted((repo_root / "manifests").rglob("*.yaml"))
-        if "kind: Experiment" in p.read_text(encoding="utf-8")
+        if any(
+            isinstance(doc, dict) and doc.get("kind") == "Experiment"
+            for doc in yaml.safe_load_all(p.read_text(encoding="utf-8"))
+        )
     ]
     return ours + sorted(katib_examples.glob("*.yaml"))
 

@@ -48,6 +48,12 @@ ALL_ON = [
     "--set", "monitoring.grafanaDashboard.enabled=true",
     "--set", "monitoring.grafanaDashboard.namespace=monitoring",
     "--set", "monitoring.grafanaDashboard.annotations.grafana_folder=Kubeflow",
+    "--set", "networkPolicy.enabled=true",
+    "--set", "networkPolicy.experiments[0].name=enas-cpu-smoke",
+    "--set", "networkPolicy.experiments[1].name=enas-macro-cifar10",
+    "--set", "networkPolicy.experiments[1].namespace=team-a",
+    "--set", "networkPolicy.prometheus.podLabels.app\\.kubernetes\\.io/name=prometheus",
+    "--set", "networkPolicy.additionalIngress[0].ports[0].port=15008",
     "--api-versions", "monitoring.coreos.com/v1/PodMonitor",
     "--api-versions", "monitoring.coreos.com/v1/PrometheusRule",
 ]  # fmt: skip

@@ -25,6 +25,20 @@ Manifest = dict[str, Any]
 KATIB_STANDALONE = (
     "https://github.com/kubeflow/katib.git/manifests/v1beta1/installs/katib-standalone?ref=v0.19.0"
 )
+# What every entry of ours must pass to the service: its pod's namespace, through the downward
+# API. Katib's composer (pkg/controller.v1beta1/suggestion/composer/composer.go,
+# `desiredContainers`) deep-copies the entry's inlined core/v1 Container, `env` and `valueFrom`
+# included, and adds no env of its own.
+NAMESPACE_ENV = {
+    "name": "KATIB_ENAS_NAMESPACE",
+    "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}},
+}
+# And the experiment it serves, from the label Katib's composer puts on every suggestion pod
+# (`util.SuggestionLabels`, pkg/controller.v1beta1/util/labels.go).
+EXPERIMENT_ENV = {
+    "name": "KATIB_ENAS_EXPERIMENT",
+    "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['katib.kubeflow.org/experiment']"}},
+}
 # Each overlay and the chart values that register the same entries.
 OVERLAYS = {
     "install": [],
@@ -90,6 +104,8 @@ def test_install_twice_then_uninstall_leaves_katib_config_as_it_was(
         assert enas["image"].startswith("ghcr.io/katib-enas/suggestion:")
         others = [s for s in installed if s["algorithmName"] not in ("enas", "enas-torch")]
         assert others == [s for s in before if s["algorithmName"] != "enas"]
+        ours = [s for s in installed if s["algorithmName"] in ("enas", "enas-torch")]
+        assert all(NAMESPACE_ENV in s["env"] and EXPERIMENT_ENV in s["env"] for s in ours), ours
     result = run_tool(_script("unregister", entries, stock_configmap))
     assert result.returncode == 0, result.stderr
     assert _suggestions(stock_configmap) == before
@@ -186,6 +202,15 @@ def test_overlay_builds_and_registers_what_the_chart_registers(
     )
     pinned = json.dumps(built).replace(":v0.19.0", ":latest")  # release tags vs. master's
     assert json.loads(pinned) == expected
+    ours = [
+        s
+        for s in built["runtime"]["suggestions"]
+        if s["image"].startswith("ghcr.io/katib-enas/suggestion:")
+    ]
+    assert [s["algorithmName"] for s in ours] == (
+        ["enas", "enas-torch"] if overlay == "install-enas-takeover" else ["enas-torch"]
+    )
+    assert all(NAMESPACE_ENV in s["env"] and EXPERIMENT_ENV in s["env"] for s in ours), ours
 
 
 def test_every_kustomization_under_manifests_builds(
@@ -199,5 +224,26 @@ def test_every_kustomization_under_manifests_builds(
         shutil.copytree(path.parent, work)
         text = path.read_text().replace(KATIB_STANDALONE, os.path.relpath(base, work))
         (work / "kustomization.yaml").write_text(text)
+        if yaml.safe_load(text)["kind"] == "Component":
+            # A component builds only inside a kustomization: one with an Experiment of ours.
+            work = _using_component(work, repo_root)
         result = run_tool([kubectl, "kustomize", str(work)])
         assert result.returncode == 0, f"{path}: {result.stderr}"
+
+
+def _using_component(component: Path, repo_root: Path) -> Path:
+    folder = component.with_name(component.name + "-user")
+    folder.mkdir()
+    experiment = repo_root / "manifests" / "experiments" / "enas-cpu-smoke.yaml"
+    shutil.copy(experiment, folder / experiment.name)
+    (folder / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [experiment.name],
+                "components": [os.path.relpath(component, folder)],
+            }
+        )
+    )
+    return folder

@@ -44,7 +44,8 @@ def _cpu_experiments() -> list[Path]:
 
 @pytest.fixture(scope="module")
 def service() -> Iterator[Running]:
-    running = connect()
+    # Weight-sharing trials reach the store here: the sandbox shares the host's network.
+    running = connect(advertise="127.0.0.1:{port}")
     yield running
     running.channel.close()
     running.server.stop(0)

@@ -36,6 +36,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent  # the image's /opt/venv/bin
 METRICS_DIR = "/var/log/katib"  # Katib's metrics-collector volume (an emptyDir)
 PROBE_SERVICE = "manager.v1beta1.Suggestion"  # the name Katib's readiness probe asks for
+POD_NAMESPACE = "katib-enas"  # the namespace sandboxed pods play to be in (downward API)
 
 
 def image(dockerfile: str) -> pod_sandbox.ImageConfig:
@@ -80,13 +81,28 @@ class Suggestion:
 _UNITS = {"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "K": 10**3, "M": 10**6, "G": 10**9}
 
 
-def container_env(container: Mapping[str, Any]) -> dict[str, str]:
-    """A container's environment as the kubelet sets it: plain values, and the downward API's
-    `resourceFieldRef` to the container's own limits (memory in bytes, as with divisor 1)."""
+def container_env(
+    container: Mapping[str, Any],
+    *,
+    namespace: str = POD_NAMESPACE,
+    labels: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """A container's environment as the kubelet sets it: plain values, the downward API's
+    `fieldRef` to the pod's namespace or one of its `labels`, and its `resourceFieldRef` to the
+    container's own limits (memory in bytes, as with divisor 1)."""
     env = {}
     for item in container.get("env", []):
         if "value" in item:
             env[item["name"]] = str(item["value"])
+            continue
+        if "fieldRef" in item["valueFrom"]:
+            path = item["valueFrom"]["fieldRef"]["fieldPath"]
+            label = re.fullmatch(r"metadata\.labels\['(.+)'\]", path)
+            if label is not None:
+                env[item["name"]] = (labels or {}).get(label.group(1), "")  # absent: empty
+                continue
+            assert path == "metadata.namespace", f"not emulated: {path}"
+            env[item["name"]] = namespace
             continue
         field = item["valueFrom"]["resourceFieldRef"]["resource"]
         assert field == "limits.memory", f"not emulated: {field}"

@@ -102,6 +102,18 @@ env:
     valueFrom:
       resourceFieldRef:
         resource: limits.memory
+  # The pod's namespace: Katib injects no env, and the service writes the shared-weights address
+  # `<experiment>-<algorithm>.<namespace>:6789` into each trial's assignment (Weight sharing).
+  - name: KATIB_ENAS_NAMESPACE
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.namespace
+  # The one experiment this pod serves (Katib labels suggestion pods with it): its shared-weights
+  # store opens for that experiment's trials even before Katib calls, and for no other.
+  - name: KATIB_ENAS_EXPERIMENT
+    valueFrom:
+      fieldRef:
+        fieldPath: metadata.labels['katib.kubeflow.org/experiment']
 {{- with $v.env }}
   {{- toYaml . | nindent 2 }}
 {{- end }}
