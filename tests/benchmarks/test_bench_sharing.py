@@ -230,3 +230,5 @@ def test_bench_store_costs(tmp_path: Path) -> None:
     )
     print(f"bytes per trial (each way): mean {statistics.mean(sizes) / 2**20:.2f} MiB")
     print(f"serve RSS with the store loaded: {rss / 2**20:.0f} MiB (chart limit 1 GiB)")
+    [saved] = state.glob("*/shared-weights.pt")
+    print(f"store saved on stop: {saved.stat().st_size / 2**20:.1f} MiB")

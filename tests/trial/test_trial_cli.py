@@ -11,7 +11,8 @@ import pytest
 import torch
 from trial_support import DIGITS_ARCHITECTURE, DIGITS_OPERATIONS, TrialRunner, nn_config
 
-from enas_trial.cli import build_parser, unquote
+from enas_trial.flags import build_parser
+from katib_enas.core.katib import unquote
 
 CONFIG = nn_config(DIGITS_OPERATIONS, [8, 8, 1])
 ARGS = ["--architecture", DIGITS_ARCHITECTURE, "--nn_config", CONFIG]

@@ -1,7 +1,6 @@
 """The `enas-trial` command: the trial images' entry point and a local training script.
 
-It accepts Katib's stock flags exactly as Katib passes them (single-quoted JSON; under the Push
-collector still wrapped in the literal `"` of the YAML) plus our own. Everything that can be
+It accepts Katib's stock flags as Katib passes them (`flags`). Everything that can be
 checked without torch (the assignments, the shapes of every layer, the dataset files, the push
 target) is checked before torch is imported, so bad input costs milliseconds and ends with one
 line on stderr and exit status 2.
@@ -12,28 +11,23 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from enas_trial import cifar10, data, reporting
+from enas_trial import data, reporting
 from enas_trial.builders import Builder, Plan, builder_for
 from enas_trial.errors import TrialInputError, TrialRuntimeError
+from enas_trial.flags import PROG, build_parser
 from katib_enas import exits
 from katib_enas.atomic import write_atomic
 from katib_enas.core.errors import KatibEnasError
-from katib_enas.core.katib import DEFAULT_DB_MANAGER, unquote
 from katib_enas.core.sharing.reference import StoreReference, reference_of
-from katib_enas.envflags import add_flag
 
 log = logging.getLogger("enas_trial")
-
-PROG = "enas-trial"
-DB_MANAGER_ENV = "KATIB_DB_MANAGER_ADDRESS"
 
 
 def _process_start() -> float:
@@ -52,157 +46,6 @@ class _Clock:
     start-up included), or when the runner asked for it (`forked_main`)."""
 
     started = _process_start()
-
-
-def _number(kind: Callable[[str], Any], low: float, high: float | None, what: str) -> Any:
-    """An argparse type: `kind` of the unquoted text, within [low, high) (or >= low)."""
-
-    def parse(text: str) -> Any:
-        try:
-            value = kind(unquote(text))
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
-        if value < low or (high is not None and value >= high) or math.isnan(value):
-            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
-        return value
-
-    return parse
-
-
-_POSITIVE_INT = _number(int, 1, None, "a positive integer")
-_NON_NEGATIVE_INT = _number(int, 0, None, "an integer >= 0")
-_POSITIVE_FLOAT = _number(float, 1e-12, None, "a number > 0")
-_NON_NEGATIVE_FLOAT = _number(float, 0, None, "a number >= 0")
-_FRACTION = _number(float, 0, 1, "a number in [0, 1)")
-_OPEN_FRACTION = _number(float, 1e-12, 1, "a number in (0, 1)")
-
-
-def _text(text: str) -> str:
-    return unquote(text)
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (`enas-trial: error: ...`) and exit status 2."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(exits.BAD_INPUT, f"{PROG}: error: {message}\n")
-
-
-def _flag(group: argparse._ArgumentGroup, name: str, **kw: Any) -> None:
-    """Our dashed flags also answer to the underscore spelling of Katib's stock flags."""
-    names = [name]
-    if "-" in name[2:]:
-        names.append("--" + name[2:].replace("-", "_"))
-    group.add_argument(*names, **kw)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog=PROG,
-        description="Build the ENAS child network Katib assigned, train it, report its accuracy.",
-    )
-    katib = parser.add_argument_group("Katib's stock trial flags")
-    katib.add_argument("--architecture", required=True, type=_text, help="layer rows (JSON)")
-    katib.add_argument("--nn_config", required=True, type=_text, help="sizes and op embedding")
-    katib.add_argument("--num_epochs", type=_POSITIVE_INT, default=10, help="default: %(default)s")
-    katib.add_argument(
-        "--num_gpus", type=_NON_NEGATIVE_INT, default=1, help="0 forces the CPU (default: 1)"
-    )
-    _data_flags(parser)
-    _training_flags(parser)
-    _sharing_flags(parser)
-    _output_flags(parser)
-    return parser
-
-
-def _sharing_flags(parser: argparse.ArgumentParser) -> None:
-    add_flag(
-        parser,
-        "--shared-weights",
-        default=None,
-        type=_text,
-        help="the shared-weights store's host:port, instead of the one in nn_config",
-    )
-    add_flag(
-        parser,
-        "--shared-weights-timeout",
-        default=300.0,
-        type=_POSITIVE_FLOAT,
-        help="seconds to keep retrying an unreachable store before failing",
-    )
-    _flag(
-        parser.add_argument_group("weight sharing"),
-        "--evaluate-shared",
-        action="store_true",
-        help="score the shared weights without training or pushing (katib-enas derive)",
-    )
-
-
-def _data_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("data")
-    _flag(group, "--dataset", choices=data.DATASETS, type=_text, default="cifar10")
-    add_flag(
-        parser,
-        "--data-dir",
-        default="/data/cifar10",
-        type=Path,
-        help="folder with the CIFAR-10 python batches",
-    )
-    _flag(group, "--download", action="store_true", help="fetch CIFAR-10 (MD5 checked)")
-    _flag(group, "--download-url", type=_text, default=cifar10.URL, help="CIFAR-10 mirror")
-    _flag(
-        group,
-        "--validation-fraction",
-        type=_OPEN_FRACTION,
-        default=0.1,
-        help="training images held out for the reward (default: %(default)s)",
-    )
-    _flag(group, "--split-seed", type=_NON_NEGATIVE_INT, default=0, help="fixed per experiment")
-    _flag(
-        group,
-        "--synthetic-size",
-        type=_POSITIVE_INT,
-        default=5000,
-        help="training images of --dataset synthetic",
-    )
-
-
-def _training_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("training")
-    _flag(group, "--batch-size", type=_number(int, 2, None, "an integer >= 2"), default=128)
-    _flag(group, "--learning-rate", type=_POSITIVE_FLOAT, default=0.05, help="peak of the cosine")
-    _flag(group, "--momentum", type=_FRACTION, default=0.9, help="Nesterov momentum")
-    _flag(group, "--weight-decay", type=_NON_NEGATIVE_FLOAT, default=2.5e-4)
-    _flag(group, "--label-smoothing", type=_FRACTION, default=0.0)
-    _flag(group, "--dropout", type=_FRACTION, default=0.0, help="before the linear head")
-    _flag(group, "--seed", type=_NON_NEGATIVE_INT, default=0)
-    add_flag(
-        parser,
-        "--device",
-        default="auto",
-        type=_text,
-        choices=["auto", "cpu", "cuda"],
-        help="where",
-    )
-    add_flag(
-        parser, "--threads", default=0, type=_NON_NEGATIVE_INT, help="CPU threads (0: torch's)"
-    )
-
-
-def _output_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("metrics and outputs")
-    _flag(group, "--metrics-file", type=Path, help="also write metrics here (Katib File collector)")
-    _flag(group, "--metrics-format", choices=["text", "json"], type=_text, default="text")
-    _flag(group, "--push-metrics", action="store_true", help="report with kubeflow.katib")
-    _flag(
-        group,
-        "--db-manager-address",
-        type=_text,
-        default=os.environ.get(DB_MANAGER_ENV) or DEFAULT_DB_MANAGER,
-        help=f"Katib DB manager for --push-metrics (env {DB_MANAGER_ENV}; default: %(default)s)",
-    )
-    _flag(group, "--summary-file", type=Path, help="write the closing summary here as JSON")
-    _flag(group, "--save-model", type=Path, help="write the trained weights here (torch.save)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -313,12 +156,9 @@ def _train(  # noqa: PLR0917 (a private helper of _run, called once)
         def saver(model: torch.nn.Module) -> None:
             save_checkpoint(args.save_model, model, extra)
 
-    # The seed is set before the network is built, so that its initial weights reproduce too.
-    torch.manual_seed(args.seed)
-    model = builder.build(plan, args.dropout)
     return train(
         plan,
-        model,
+        _build(args, builder, plan),
         splits,
         config,
         reporter,
@@ -336,7 +176,6 @@ def _train_shared(  # noqa: PLR0917 (a private helper of _run, called once)
     reporter: reporting.MetricReporter,
     reference: StoreReference,
 ) -> Any:
-    import torch
 
     from enas_trial.shared_slice import train_slice
     from enas_trial.sharing.link import StoreLink
@@ -348,12 +187,10 @@ def _train_shared(  # noqa: PLR0917 (a private helper of _run, called once)
         experiment=reference.experiment, architecture=args.architecture, nn_config=args.nn_config
     )
     link = StoreLink(address, child, args.shared_weights_timeout)
-    torch.manual_seed(args.seed)  # the fresh values of tensors the store does not hold yet
-    model = builder.build(plan, args.dropout)
     try:
         return train_slice(
             plan,
-            model,
+            _build(args, builder, plan),
             lambda built: builder.shared_tensors(built, plan),
             splits,
             _config(args, device),
@@ -364,6 +201,15 @@ def _train_shared(  # noqa: PLR0917 (a private helper of _run, called once)
         )
     finally:
         link.close()
+
+
+def _build(args: argparse.Namespace, builder: Builder, plan: Plan) -> Any:
+    """The network, seeded first: its initial weights (with sharing, those of the tensors the
+    store does not hold yet) reproduce from `--seed`."""
+    import torch
+
+    torch.manual_seed(args.seed)
+    return builder.build(plan, args.dropout)
 
 
 def _config(args: argparse.Namespace, device: str) -> Any:

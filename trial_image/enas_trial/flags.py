@@ -1,0 +1,171 @@
+"""`enas-trial`'s command line: Katib's stock flags exactly as Katib passes them (single-quoted
+JSON; under the Push collector still wrapped in the literal `"` of the YAML) plus our own. A usage
+error is one line (`enas-trial: error: ...`) and exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from enas_trial import cifar10, data
+from katib_enas import exits
+from katib_enas.core.katib import DEFAULT_DB_MANAGER, unquote
+from katib_enas.envflags import add_flag
+
+PROG = "enas-trial"
+DB_MANAGER_ENV = "KATIB_DB_MANAGER_ADDRESS"
+
+
+def _number(kind: Callable[[str], Any], low: float, high: float | None, what: str) -> Any:
+    """An argparse type: `kind` of the unquoted text, within [low, high) (or >= low)."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(unquote(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value < low or (high is not None and value >= high) or math.isnan(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
+
+
+_POSITIVE_INT = _number(int, 1, None, "a positive integer")
+_NON_NEGATIVE_INT = _number(int, 0, None, "an integer >= 0")
+_POSITIVE_FLOAT = _number(float, 1e-12, None, "a number > 0")
+_NON_NEGATIVE_FLOAT = _number(float, 0, None, "a number >= 0")
+_FRACTION = _number(float, 0, 1, "a number in [0, 1)")
+_OPEN_FRACTION = _number(float, 1e-12, 1, "a number in (0, 1)")
+
+
+def _text(text: str) -> str:
+    return unquote(text)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (`enas-trial: error: ...`) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(exits.BAD_INPUT, f"{PROG}: error: {message}\n")
+
+
+def _flag(group: argparse._ArgumentGroup, name: str, **kw: Any) -> None:
+    """Our dashed flags also answer to the underscore spelling of Katib's stock flags."""
+    names = [name]
+    if "-" in name[2:]:
+        names.append("--" + name[2:].replace("-", "_"))
+    group.add_argument(*names, **kw)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Build the ENAS child network Katib assigned, train it, report its accuracy.",
+    )
+    katib = parser.add_argument_group("Katib's stock trial flags")
+    katib.add_argument("--architecture", required=True, type=_text, help="layer rows (JSON)")
+    katib.add_argument("--nn_config", required=True, type=_text, help="sizes and op embedding")
+    katib.add_argument("--num_epochs", type=_POSITIVE_INT, default=10, help="default: %(default)s")
+    katib.add_argument(
+        "--num_gpus", type=_NON_NEGATIVE_INT, default=1, help="0 forces the CPU (default: 1)"
+    )
+    _data_flags(parser)
+    _training_flags(parser)
+    _sharing_flags(parser)
+    _output_flags(parser)
+    return parser
+
+
+def _sharing_flags(parser: argparse.ArgumentParser) -> None:
+    add_flag(
+        parser,
+        "--shared-weights",
+        default=None,
+        type=_text,
+        help="the shared-weights store's host:port, instead of the one in nn_config",
+    )
+    add_flag(
+        parser,
+        "--shared-weights-timeout",
+        default=300.0,
+        type=_POSITIVE_FLOAT,
+        help="seconds to keep retrying an unreachable store before failing",
+    )
+    _flag(
+        parser.add_argument_group("weight sharing"),
+        "--evaluate-shared",
+        action="store_true",
+        help="score the shared weights without training or pushing (katib-enas derive)",
+    )
+
+
+def _data_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    _flag(group, "--dataset", choices=data.DATASETS, type=_text, default="cifar10")
+    add_flag(
+        parser,
+        "--data-dir",
+        default="/data/cifar10",
+        type=Path,
+        help="folder with the CIFAR-10 python batches",
+    )
+    _flag(group, "--download", action="store_true", help="fetch CIFAR-10 (MD5 checked)")
+    _flag(group, "--download-url", type=_text, default=cifar10.URL, help="CIFAR-10 mirror")
+    _flag(
+        group,
+        "--validation-fraction",
+        type=_OPEN_FRACTION,
+        default=0.1,
+        help="training images held out for the reward (default: %(default)s)",
+    )
+    _flag(group, "--split-seed", type=_NON_NEGATIVE_INT, default=0, help="fixed per experiment")
+    _flag(
+        group,
+        "--synthetic-size",
+        type=_POSITIVE_INT,
+        default=5000,
+        help="training images of --dataset synthetic",
+    )
+
+
+def _training_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training")
+    _flag(group, "--batch-size", type=_number(int, 2, None, "an integer >= 2"), default=128)
+    _flag(group, "--learning-rate", type=_POSITIVE_FLOAT, default=0.05, help="peak of the cosine")
+    _flag(group, "--momentum", type=_FRACTION, default=0.9, help="Nesterov momentum")
+    _flag(group, "--weight-decay", type=_NON_NEGATIVE_FLOAT, default=2.5e-4)
+    _flag(group, "--label-smoothing", type=_FRACTION, default=0.0)
+    _flag(group, "--dropout", type=_FRACTION, default=0.0, help="before the linear head")
+    _flag(group, "--seed", type=_NON_NEGATIVE_INT, default=0)
+    add_flag(
+        parser,
+        "--device",
+        default="auto",
+        type=_text,
+        choices=["auto", "cpu", "cuda"],
+        help="where",
+    )
+    add_flag(
+        parser, "--threads", default=0, type=_NON_NEGATIVE_INT, help="CPU threads (0: torch's)"
+    )
+
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("metrics and outputs")
+    _flag(group, "--metrics-file", type=Path, help="also write metrics here (Katib File collector)")
+    _flag(group, "--metrics-format", choices=["text", "json"], type=_text, default="text")
+    _flag(group, "--push-metrics", action="store_true", help="report with kubeflow.katib")
+    _flag(
+        group,
+        "--db-manager-address",
+        type=_text,
+        default=os.environ.get(DB_MANAGER_ENV) or DEFAULT_DB_MANAGER,
+        help=f"Katib DB manager for --push-metrics (env {DB_MANAGER_ENV}; default: %(default)s)",
+    )
+    _flag(group, "--summary-file", type=Path, help="write the closing summary here as JSON")
+    _flag(group, "--save-model", type=Path, help="write the trained weights here (torch.save)")
