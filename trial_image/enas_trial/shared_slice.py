@@ -22,13 +22,13 @@ from torch import nn
 from enas_trial import augment, reporting
 from enas_trial.builders import Plan
 from enas_trial.data import Splits
+from enas_trial.evaluation import evaluate_split
 from enas_trial.sharing.blocks import SharedTensor
 from enas_trial.sharing.link import StoreLink
 from enas_trial.training import (
     Session,
     TrainingConfig,
     TrainingResult,
-    evaluate_split,
     parameter_count,
     prepare,
     run_steps,

@@ -13,12 +13,8 @@ from typing import TypeGuard
 
 from katib_enas.core.errors import InvalidArchitectureError, KatibEnasError
 from katib_enas.core.katib import from_katib_json
-from katib_enas.core.spaces.operations import (
-    Operation,
-    OperationCatalogue,
-    ParamValue,
-    check_operation,
-)
+from katib_enas.core.spaces.catalogue import OperationCatalogue, ParamValue, check_operation
+from katib_enas.core.spaces.operations import Operation
 
 
 def decode_json(text: str, name: str) -> object:

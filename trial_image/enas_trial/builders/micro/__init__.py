@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING
 
 from enas_trial.builders.base import Builder
 from enas_trial.builders.micro.plan import MicroPlan, plan_micro
+from katib_enas.core.spaces.catalogue import MICRO_OPERATION_TYPES
 from katib_enas.core.spaces.micro.format import decode_architecture, decode_nn_config
-from katib_enas.core.spaces.operations import MICRO_OPERATION_TYPES
 
 if TYPE_CHECKING:
     from torch import nn

@@ -26,7 +26,8 @@ from katib_enas.core.spaces.assignment_json import (
     positive_int,
     positive_sizes,
 )
-from katib_enas.core.spaces.operations import OPERATION_TYPES, GraphConfig, Operation
+from katib_enas.core.spaces.catalogue import OPERATION_TYPES
+from katib_enas.core.spaces.operations import GraphConfig, Operation
 
 
 @dataclass(frozen=True)

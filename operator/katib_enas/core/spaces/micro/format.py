@@ -27,7 +27,8 @@ from katib_enas.core.spaces.assignment_json import (
     positive_int,
     positive_sizes,
 )
-from katib_enas.core.spaces.operations import Operation, OperationCatalogue
+from katib_enas.core.spaces.catalogue import OperationCatalogue
+from katib_enas.core.spaces.operations import Operation
 
 KIND = "micro"
 CELLS = ("normal", "reduction")

@@ -19,6 +19,7 @@ from katib_enas.core.errors import InvalidSearchSpaceError, KatibEnasError
 from katib_enas.core.katib import from_katib_json
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind
+from katib_enas.core.spaces.catalogue import MICRO_OPERATION_TYPES
 from katib_enas.core.spaces.micro.describe import describe_cells
 from katib_enas.core.spaces.micro.format import (
     KIND,
@@ -34,7 +35,6 @@ from katib_enas.core.spaces.micro.format import (
     supernet_scopes,
 )
 from katib_enas.core.spaces.operations import (
-    MICRO_OPERATION_TYPES,
     GraphConfig,
     NasConfig,
     Operation,

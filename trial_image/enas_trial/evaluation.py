@@ -1,0 +1,57 @@
+"""Scoring a child: loss and accuracy on a split, in evaluation mode, in large batches."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+
+from enas_trial import augment
+
+if TYPE_CHECKING:
+    from enas_trial.training import Session
+
+EVAL_BATCH = 1024
+
+
+def evaluate_split(session: Session, split: str) -> tuple[float, float]:
+    """(loss, accuracy) on the session's `val` or `test` split."""
+    images, labels = getattr(session.data, f"{split}_x"), getattr(session.data, f"{split}_y")
+    return evaluate(
+        session.model,
+        images=images,
+        labels=labels,
+        mean=session.mean,
+        std=session.std,
+        device=session.device,
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    *,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    mean: torch.Tensor,
+    std: torch.Tensor,
+    device: torch.device,
+) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` on `images`, in evaluation mode."""
+    model.eval()
+    cuda = device.type == "cuda"
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    for start in range(0, len(labels), EVAL_BATCH):
+        x = images[start : start + EVAL_BATCH].to(device, non_blocking=True)
+        y = labels[start : start + EVAL_BATCH].to(device, non_blocking=True)
+        x = augment.normalize(x, mean, std)
+        if cuda:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cuda):
+            logits = model(x).float()
+        loss_sum += F.cross_entropy(logits, y, reduction="sum")
+        correct += (logits.argmax(dim=1) == y).sum()
+    count = max(len(labels), 1)
+    return loss_sum.item() / count, correct.item() / count
