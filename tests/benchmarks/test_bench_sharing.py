@@ -1,7 +1,7 @@
 """Weight sharing, measured (issue 9): compute to quality, ranking quality, store costs.
 
 - `test_bench_compute_to_quality`: the same search on digits twice per seed, with the same
-  number of trials - children trained from scratch (`digits.yaml`'s 20 epochs) and children
+  number of trials (24) - children trained from scratch (`digits.yaml`'s 20 epochs) and children
   trained with sharing (`digits-shared.yaml`'s 20-step slices, about one epoch) - then the best
   architecture of each retrained from scratch with one recipe (20 epochs, three seeds). Prints
   the total trial compute (sum of trial wall seconds from the run database), the retrained test
@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 import grpc
+import pytest
 import torch
 import yaml
 from grpc_service import connect
@@ -47,6 +48,7 @@ REPO = Path(__file__).resolve().parents[2]
 LOCAL = REPO / "manifests" / "local"
 BIN = Path(sys.executable).parent
 RETRAIN_EPOCHS = 20
+TRIALS = 24  # per search
 
 
 def _run(path: Path, run_dir: Path, seed: int, trials: int) -> Path:
@@ -106,9 +108,11 @@ def _train(architecture: str, nn_config: str, epochs: int, seed: int, work: Path
     return float(json.loads(summary.read_text())["test_accuracy"])
 
 
+@pytest.mark.timeout(7200)
 def test_bench_compute_to_quality(tmp_path: Path) -> None:
     print(
-        f"\nsame search, 40 trials each, digits; best retrained {RETRAIN_EPOCHS} epochs x 3 seeds"
+        f"\nsame search, {TRIALS} trials each, digits; "
+        f"best retrained {RETRAIN_EPOCHS} epochs x 3 seeds"
     )
     print(f"{'seed':>4} {'mode':<8} {'trial s':>8} {'best reward':>11} {'retrained test acc':>20}")
     ratios = []
@@ -118,7 +122,7 @@ def test_bench_compute_to_quality(tmp_path: Path) -> None:
             ("scratch", LOCAL / "digits.yaml"),
             ("shared", LOCAL / "digits-shared.yaml"),
         ):
-            run_dir = _run(path, tmp_path / f"{mode}-{seed}", seed, 40)
+            run_dir = _run(path, tmp_path / f"{mode}-{seed}", seed, TRIALS)
             trials = _trials(run_dir)
             compute[mode] = sum(t[3] for t in trials)
             architecture, nn_config, reward, _ = max(trials, key=lambda t: t[2])
@@ -137,6 +141,7 @@ def test_bench_compute_to_quality(tmp_path: Path) -> None:
           f"(cores: {os.cpu_count()})")  # fmt: skip
 
 
+@pytest.mark.timeout(7200)
 def test_bench_ranking_kendall_tau(tmp_path: Path) -> None:
     run_dir = _run(LOCAL / "digits-shared.yaml", tmp_path / "search", 1, 80)
     experiment = load_experiment(run_dir / "experiment.yaml")
