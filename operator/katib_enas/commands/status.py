@@ -26,7 +26,7 @@ def execute(args: argparse.Namespace) -> int:
     experiment = load_experiment(run_dir.experiment_file)
     store = Store(run_dir.db)
     try:
-        summary = summarize(experiment, store)
+        summary = summarize(experiment, store, run_dir.path)
     finally:
         store.close()
     render(summary, Console(), objective=experiment.objective)

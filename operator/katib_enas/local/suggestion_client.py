@@ -27,6 +27,7 @@ from katib_enas.local.rundir import RunError
 from katib_enas.local.store import Store, StoredTrial
 
 if TYPE_CHECKING:
+    from katib_enas.core.strategies import LearnReport
     from katib_enas.service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ class SuggestionClient:
             self._metrics = ServiceMetrics(memory_limit_bytes=cgroup_memory_limit())
             if metrics_at is not None:
                 self._metrics.serve(metrics_at[1], metrics_at[0])
-            started = start_server("127.0.0.1:0", state_dir=state_dir, metrics=self._metrics)
+            started = start_server(
+                "127.0.0.1:0",
+                state_dir=state_dir,
+                metrics=self._metrics,
+                on_learned=self._record_updates,
+            )
             self._server = started.server
             address = f"127.0.0.1:{started.port}"
             log.info("suggestion service on %s (state in %s)", address, state_dir)
@@ -83,6 +89,12 @@ class SuggestionClient:
         ]
         self._channel = grpc.insecure_channel(address, options=options)
         self._stub = pb_grpc.SuggestionStub(self._channel)
+
+    def _record_updates(self, experiment: str, report: LearnReport) -> None:
+        """Keep the in-process controller's updates in the run's store (the report plots them);
+        a service elsewhere (`--suggestion-address`) keeps its own."""
+        if experiment == self.experiment.name and report.history:
+            self.store.add_controller_updates(report.history)
 
     def suggest(self, trials: Sequence[StoredTrial], wanted: int) -> list[Suggested]:
         """`wanted` new assignment sets for a history of `trials`, retried as Katib retries."""

@@ -21,7 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from katib_enas.core.errors import ServeError
 from katib_enas.katib_api import pb_grpc
 from katib_enas.service.metrics import ServiceMetrics
-from katib_enas.service.servicer import SuggestionServicer
+from katib_enas.service.servicer import LearnListener, SuggestionServicer
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ def start_server(
     state_dir: Path | None = None,
     workers: int = 4,
     metrics: ServiceMetrics | None = None,
+    on_learned: LearnListener | None = None,
 ) -> SuggestionServer:
     """Start a suggestion server on `address` (port 0: any free port, see `.port`)."""
     # The controller's tensors are tiny: one thread is fastest and keeps replays bit-identical.
@@ -67,7 +68,7 @@ def start_server(
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
         ],
     )
-    servicer = SuggestionServicer(metrics or ServiceMetrics(), state_dir)
+    servicer = SuggestionServicer(metrics or ServiceMetrics(), state_dir, on_learned)
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
     health_servicer = health.HealthServicer()
     for name in HEALTH_SERVICE_NAMES:
