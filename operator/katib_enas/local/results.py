@@ -178,6 +178,13 @@ def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, 
     return document
 
 
+def console_for() -> Console:
+    """Stdout's console: on a terminal, its width; in a pipe or file, wide enough that rows do
+    not wrap (scripts and logs read whole lines)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
 def numeric_observation(
     observation: Mapping[str, Mapping[str, str]],
 ) -> dict[str, dict[str, float | str]]:
