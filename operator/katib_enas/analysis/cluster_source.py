@@ -9,6 +9,7 @@ controller's update history lives in the suggestion service's metrics, not in an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -68,6 +69,8 @@ def fetch(
                 "no Kubernetes configuration: no kubeconfig (KUBECONFIG or ~/.kube/config) "
                 "and not inside a pod; pass --kubeconfig"
             ) from None
+    # The client retries a refused connection; its per-retry warnings are noise on a terminal.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     api = client.CustomObjectsApi()
     try:
         found = api.get_namespaced_custom_object(
@@ -86,7 +89,11 @@ def fetch(
             f"{namespace}/{experiment}"
         ) from None
     except HTTPError as error:
-        raise ClusterError(f"cannot reach the Kubernetes API: {error}") from None
+        cause = str(getattr(error, "reason", None) or error)
+        host = api.api_client.configuration.host
+        raise ClusterError(
+            f"cannot reach the Kubernetes API at {host}: {cause.rsplit('): ', 1)[-1]}"
+        ) from None
     found_obj: dict[str, Any] = cast(dict[str, Any], found)
     items = cast(dict[str, Any], listed).get("items") or ()
     return found_obj, [dict(item) for item in items]
