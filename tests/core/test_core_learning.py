@@ -188,3 +188,23 @@ def test_a_late_trial_is_learned_alone_without_relearning_the_rest(gpu_space: Ma
     assert (report.learned, report.replayed) == (1, False)
     assert strategy.learned_trials[-1] == late.name
     assert strategy.observe(list(reversed(trials))).learned == 0  # any order: nothing new
+
+
+def test_every_update_is_in_the_history_numbered_across_restarts(gpu_space: MacroSpace) -> None:
+    """What the report plots: one record per update (a replay makes several in one call), the
+    batch's mean reward, the baseline and the entropy; a restored state goes on counting."""
+    settings = parse_settings([("seed", "8"), ("controller_batch_size", "4")])
+    live = ReinforceStrategy(gpu_space, MAXIMIZE, settings)
+    first = _finished(live, 0, 8)
+    report = live.observe(first)
+    assert [u.number for u in report.history] == [1, 2] and report.updates == 2
+    rewards = [0.1 * (i % 9) for i in range(8)]
+    assert report.history[0].mean_reward == pytest.approx(sum(rewards[:4]) / 4)
+    assert report.history[1].mean_reward == pytest.approx(sum(rewards[4:]) / 4)
+    assert all(u.trials == 4 and u.entropy > 0 for u in report.history)
+    assert report.history[-1].baseline == pytest.approx(live.baseline)
+    restored = ReinforceStrategy(gpu_space, MAXIMIZE, settings)
+    restored.load_state_dict(live.state_dict())
+    later = restored.observe(first + _finished(live, 8, 4))
+    assert [u.number for u in later.history] == [3]
+    assert live.observe(first).history == []  # nothing new, nothing recorded

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 from grpc_service import Running, connect
@@ -52,7 +53,16 @@ def test_derive_ranks_sampled_architectures_after_a_local_run(
     ranked = _check_ranking(tmp_path / "run" / "derived.json")
     assert 1 <= len(ranked) <= 3
     assert derived.stderr.count("scored ") == len(ranked)
-    assert "retrain the best from scratch: katib-enas retrain run --derived 1" in derived.stdout
+    hint = "retrain the best from scratch here: katib-enas retrain run --derived 1"
+    assert hint in derived.stdout
+    # The printed command, run as printed (one epoch here), trains rank 1 from scratch.
+    retrained = katib_enas(*hint.split(": ", 1)[1].split()[1:], "--epochs", "1", cwd=tmp_path)
+    assert retrained.returncode == 0, retrained.stderr[-2000:]
+    assert "retrained derived-1: 1 epochs" in retrained.stdout
+    model = tmp_path / "run" / "retrain" / "derived-1" / "model.pt"
+    assert model.is_file()
+    command = (model.parent / "trial.log").read_text().splitlines()[0]
+    assert f"--architecture={ranked[0]['architecture']} " in command
 
 
 @pytest.fixture
@@ -74,7 +84,17 @@ def test_derive_against_a_running_service(
         cwd=tmp_path, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    _check_ranking(tmp_path / "out" / "derived.json")
+    [best, *_] = _check_ranking(tmp_path / "out" / "derived.json")
+    # On a cluster the retrain is a Job, written beside the ranking, valid for Kubernetes.
+    job_file = tmp_path / "out" / "retrain-job.yaml"
+    assert f"kubectl apply -f {Path('out', 'retrain-job.yaml')}" in done.stdout
+    claim, job = list(yaml.safe_load_all(job_file.read_text()))
+    for manifest in (claim, job):
+        kubernetes_validate.validate(manifest, "1.34", strict=True)
+    command = job["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert f"--architecture={best['architecture']}" in command
+    assert f"--nn_config={best['nn_config']}" in command  # no weight sharing in a retrain
+    assert "--save-model=/models/derived-1/model.pt" in command
 
 
 @pytest.mark.parametrize(
@@ -82,10 +102,11 @@ def test_derive_against_a_running_service(
     [
         (["nowhere"], "source: nowhere holds no run"),
         (["run", "-k", "0"], "--count: 0 is not in 1..1000"),
+        (["run", "--epochs", "3"], "--epochs goes with --emit-job"),
         ([str(SHARED_DIGITS.with_name("digits.yaml")), "--suggestion-address", "127.0.0.1:1"],
          "source: derive needs a weight-sharing search"),
     ],
-    ids=["no-run", "count", "not-sharing"],
+    ids=["no-run", "count", "epochs", "not-sharing"],
 )  # fmt: skip
 def test_bad_derive_input_is_one_line_and_exit_2(
     tmp_path: Path, katib_enas: Run, args: list[str], message: str

@@ -4,6 +4,7 @@ each metrics collector, failure and goal stop rules, and kill + `--resume`."""
 from __future__ import annotations
 
 import json
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -116,8 +117,46 @@ def test_crashing_trials_stop_the_run_at_max_failed(
     trials = _trials(tmp_path / "run")
     assert [condition for _, condition, _ in trials] == ["Failed", "Failed"]
     assert "maxFailedTrialCount 2" in result.stdout
-    assert "exit code 3" in result.stdout
+    # The trial's own last line, not only its exit code.
+    assert "exit code 3: boom" in result.stdout
     assert "boom" in (tmp_path / "run" / "trials" / trials[0][0] / "trial.log").read_text()
+
+
+def test_failed_and_metricless_trials_say_why(
+    tmp_path: Path, make_experiment: Callable[..., Path], katib_enas: Run
+) -> None:
+    """An `enas-trial: error:` line and a misspelt metric, as a person meets them."""
+    path = make_experiment(name="why", max_trials=1, parallel=1, extra_args=["--batch-size=1"])
+    result = katib_enas("run", path, "--run-dir", "run", cwd=tmp_path, timeout=120)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "enas-trial: error:" in result.stdout  # in the summary's note column
+    failed = json.loads(katib_enas("status", tmp_path / "run", "-o", "json", cwd=tmp_path).stdout)
+    assert failed["trials"][0]["message"] == (
+        "exit code 2: enas-trial: error: argument --batch-size/--batch_size: '1' is not an "
+        "integer >= 2"
+    )
+    script = tmp_path / "misspelt.py"
+    script.write_text("print('Validation-Acc=0.9')\nprint('Training-Loss=0.1')\n")
+    path = make_experiment(
+        name="nometric",
+        max_trials=1,
+        parallel=1,
+        command=[
+            "python3",
+            str(script),
+            '--architecture="${trialParameters.neuralNetworkArchitecture}"',
+            '--nn_config="${trialParameters.neuralNetworkConfig}"',
+        ],
+    )
+    result = katib_enas("run", path, "--run-dir", "run2", cwd=tmp_path, timeout=120)
+    assert result.returncode == 1, result.stderr[-2000:]
+    trials = json.loads(katib_enas("status", tmp_path / "run2", "-o", "json", cwd=tmp_path).stdout)[
+        "trials"
+    ]
+    assert trials[0]["condition"] == "MetricsUnavailable"
+    assert trials[0]["message"] == (
+        "no Validation-Accuracy reported; the trial printed: Validation-Acc, Training-Loss"
+    )
 
 
 def test_goal_reached_stops_the_run(
@@ -162,6 +201,13 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
         runner.send_signal(signal.SIGTERM)
         output, _ = runner.communicate(timeout=60)
         assert runner.returncode == 130, output[-2000:]
+        # The summary: the interrupted trials are dead, and the exact command carries on.
+        for name in running:
+            row = next(line for line in output.splitlines() if name in line and "│" in line)
+            assert "Killed" in row and "Running" not in row, row
+        lines = output.splitlines()
+        resume_line = lines[lines.index("the run was interrupted; carry on with:") + 1].strip()
+        assert resume_line == f"katib-enas run --resume --run-dir {run_dir}"
         time.sleep(0.3)
         assert trial_processes(run_dir) == set(), "trial processes survived the kill"
         before = _trials(run_dir)
@@ -173,7 +219,7 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
         runner.communicate()
 
     resumed = subprocess.run(
-        [katib, "run", "--resume", "--run-dir", str(run_dir)],
+        [katib, *shlex.split(resume_line)[1:]],  # the printed command, as a person pastes it
         cwd=tmp_path,
         capture_output=True,
         text=True,

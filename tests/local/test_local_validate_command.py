@@ -102,6 +102,8 @@ def test_validate_defaults_prints_what_katib_stores(
     assert spec["objective"]["metricStrategies"] == [
         {"name": "Validation-Accuracy", "value": "max"},
         {"name": "Training-Accuracy", "value": "max"},
+        {"name": "Test-Accuracy", "value": "max"},
+        {"name": "Parameter-Count", "value": "max"},
     ]
     template = spec["trialTemplate"]
     assert (

@@ -21,7 +21,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pod_sandbox
 import pytest
 import yaml
-from openapi_schema_validator import OAS30Validator
+from katib_openapi import schema_checker
 
 KUBERNETES_VERSION = "1.34"  # the newest version Katib v0.19's CI tests
 PROMETHEUS_OPERATOR_KINDS = {"PodMonitor", "ServiceMonitor", "PrometheusRule"}
@@ -144,33 +144,10 @@ def validate_kubernetes() -> Callable[[Mapping[str, Any]], None]:
     return _validate
 
 
-def _strict(node: Any) -> None:
-    # The spec leaves extra keys allowed; Katib's decoder would silently drop them, hiding typos.
-    if isinstance(node, dict):
-        if "properties" in node and "additionalProperties" not in node:
-            node["additionalProperties"] = False
-        for value in node.values():
-            _strict(value)
-    elif isinstance(node, list):
-        for value in node:
-            _strict(value)
-
-
 @pytest.fixture(scope="session")
 def katib_schema(shared_dir: Path) -> Callable[[str, Any], list[str]]:
     """Errors of a value against a schema of Katib's OpenAPI spec, unknown keys rejected."""
-    spec = json.loads((shared_dir / "katib" / "openapi.json").read_text())
-    components = copy.deepcopy(spec["components"])
-    _strict(components)
-
-    def _errors(schema_name: str, value: Any) -> list[str]:
-        schema = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
-        return [
-            f"{'/'.join(str(p) for p in error.absolute_path)}: {error.message}"
-            for error in OAS30Validator(schema).iter_errors(value)
-        ]
-
-    return _errors
+    return schema_checker(shared_dir)
 
 
 @pytest.fixture(scope="session")

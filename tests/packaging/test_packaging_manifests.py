@@ -193,13 +193,27 @@ def test_stock_enas_gpu_is_repointed_at_our_images(shared_dir: Path) -> None:
     stock = yaml.safe_load((shared_dir / "katib" / "examples" / "enas-gpu.yaml").read_text())
     ours = _experiment("enas-gpu")
     assert ours["spec"]["nasConfig"] == stock["spec"]["nasConfig"]
-    for key in ("parallelTrialCount", "maxTrialCount", "objective"):
+    for key in ("parallelTrialCount", "maxTrialCount"):
         assert ours["spec"][key] == stock["spec"][key], key
+    # The stock objective, plus the metrics our trial reports for the Katib UI to store.
+    objective = dict(ours["spec"]["objective"])
+    assert objective.pop("additionalMetricNames") == ["Test-Accuracy", "Parameter-Count"]
+    assert objective == stock["spec"]["objective"]
     container = _primary(ours)
     assert container["image"] == "ghcr.io/katib-enas/trial:0.1.0"
     assert container["command"][0] == "enas-trial"
     assert "--download" in container["command"]
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+
+
+def test_every_experiment_has_katib_store_test_accuracy_and_parameter_count() -> None:
+    """Katib keeps only the metrics an Experiment names: ours name what enas-trial reports
+    beyond the objective, so the Katib UI shows each child's test accuracy and size."""
+    experiments = [(p, d) for p, d in _documents() if d["kind"] == "Experiment"]
+    assert len(experiments) >= 7
+    for path, doc in experiments:
+        names = doc["spec"]["objective"].get("additionalMetricNames") or []
+        assert {"Test-Accuracy", "Parameter-Count"} <= set(names), _id(path)
 
 
 def test_cpu_smoke_needs_no_gpu_and_no_download() -> None:

@@ -1,10 +1,13 @@
-"""A stand-in for the Kubernetes API server, for a pod that reads and updates ConfigMaps.
+"""A stand-in for the Kubernetes API server, for a pod that reads and updates ConfigMaps and for
+`katib-enas results`, which reads Katib's Experiments and Trials.
 
 There is no cluster here, so the registration hook Job talks to this: HTTPS on 127.0.0.1 with a
 self-signed CA (handed to the pod as `ca.crt`, as the service-account volume does), a bearer
 token, and the ConfigMap endpoints with the API's semantics for what the hook uses: GET, and
 PUT with optimistic concurrency (a stale `resourceVersion` gets 409 Conflict). Requests that the
 Role does not allow (`allowed`: verb and ConfigMap name) get 403, as RBAC would answer them.
+Katib's custom resources (`/apis/kubeflow.org/v1beta1/namespaces/<ns>/<plural>[/<name>]`) answer
+GET and LIST (with an equality `labelSelector`), allowed per (verb, plural).
 """
 
 from __future__ import annotations
@@ -21,8 +24,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 _PATH = re.compile(r"^/api/v1/namespaces/(?P<ns>[^/]+)/configmaps/(?P<name>[^/?]+)$")
+_CUSTOM = re.compile(
+    r"^/apis/kubeflow\.org/v1beta1/namespaces/(?P<ns>[^/]+)/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?$"
+)
 VERBS = {"GET": "get", "PUT": "update"}
 
 
@@ -33,6 +40,8 @@ class ApiState:
     token: str
     allowed: set[tuple[str, str]]  # (verb, configmap name)
     configmaps: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # Katib's objects by (namespace, plural): `experiments`, `trials`.
+    custom: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -73,6 +82,10 @@ def _handler(state: ApiState) -> type[BaseHTTPRequestHandler]:
             if scheme.lower() != "bearer" or token != state.token:  # schemes ignore case
                 self._status(401, "Unauthorized", "Unauthorized")
                 return
+            custom = _CUSTOM.match(self.path.split("?")[0])
+            if custom is not None and self.command == "GET":
+                self._custom(custom)
+                return
             match = _PATH.match(self.path.split("?")[0])
             verb = VERBS.get(self.command)
             if match is None or verb is None or (verb, match["name"]) not in state.allowed:
@@ -101,6 +114,31 @@ def _handler(state: ApiState) -> type[BaseHTTPRequestHandler]:
             else:
                 assert body is not None
                 self._reply(code, body)
+
+        def _custom(self, match: re.Match[str]) -> None:
+            verb = "get" if match["name"] else "list"
+            if (verb, match["plural"]) not in state.allowed:
+                self._status(403, "Forbidden", f"{verb} {match['plural']} is forbidden")
+                return
+            with state.lock:
+                objects = copy.deepcopy(state.custom.get((match["ns"], match["plural"]), []))
+            if match["name"]:
+                found = [o for o in objects if o["metadata"]["name"] == match["name"]]
+                if not found:
+                    self._status(404, "NotFound", f"{match['plural']} {match['name']!r} not found")
+                    return
+                self._reply(200, found[0])
+                return
+            query = parse_qs(urlsplit(self.path).query)
+            for selector in query.get("labelSelector", []):
+                key, _, value = selector.partition("=")
+                objects = [o for o in objects if o["metadata"].get("labels", {}).get(key) == value]
+            kind = "ExperimentList" if match["plural"] == "experiments" else "TrialList"
+            self._reply(
+                200,
+                {"apiVersion": "kubeflow.org/v1beta1", "kind": kind, "items": objects,
+                 "metadata": {"resourceVersion": "1"}},
+            )  # fmt: skip
 
         do_GET = _handle  # noqa: N815 (http.server's method names)
         do_PUT = _handle  # noqa: N815
@@ -148,3 +186,35 @@ def kube_api(folder: Path, state: ApiState, namespace: str) -> Iterator[StandIn]
     finally:
         server.shutdown()
         server.server_close()
+
+
+def kubeconfig(standin: StandIn, path: Path, namespace: str = "default") -> Path:
+    """A kubeconfig for the stand-in (its CA, the bearer token), as `kubectl` would use it."""
+    import base64
+
+    import yaml
+
+    ca = (standin.service_account_dir / "ca.crt").read_bytes()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "standin",
+                "cluster": {
+                    "server": f"https://127.0.0.1:{standin.port}",
+                    "certificate-authority-data": base64.b64encode(ca).decode(),
+                },
+            }
+        ],
+        "users": [{"name": "tester", "user": {"token": standin.state.token}}],
+        "contexts": [
+            {
+                "name": "standin",
+                "context": {"cluster": "standin", "user": "tester", "namespace": namespace},
+            }
+        ],
+        "current-context": "standin",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path

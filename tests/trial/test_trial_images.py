@@ -66,7 +66,8 @@ def test_the_copied_sources_build_the_wheel_the_cuda_image_installs(
 ) -> None:
     text = (repo_root / "trial_image/Dockerfile").read_text()
     context = tmp_path / "context"
-    for sources, target in re.findall(r"^COPY (?!--from)(.+) (\S+)$", text, re.MULTILINE):
+    # The wheel stage's COPYs (the final stage's `COPY --chown` puts RunTrial.py in the image).
+    for sources, target in re.findall(r"^COPY (?!--)(.+) (\S+)$", text, re.MULTILINE):
         for source in sources.split():
             destination = context / (source if target.endswith("/") else target)
             if (repo_root / source).is_dir():
@@ -93,3 +94,82 @@ def test_the_copied_sources_build_the_wheel_the_cuda_image_installs(
         ).decode()
     assert "enas_trial/cli.py" in names and "katib_enas/core/spaces/macro/format.py" in names
     assert re.search(r"^enas-trial = enas_trial\.cli:main$", entry_points, re.MULTILINE)
+
+
+def _workspace_copies(dockerfile: str) -> list[tuple[str, str]]:
+    """(source, destination) of the final stage's `COPY --chown=...` lines."""
+    return re.findall(r"^COPY --chown=\S+ (\S+) (\S+)$", final_stage(dockerfile), re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_runtrial_py_sits_in_the_working_directory(repo_root: Path, name: str) -> None:
+    text = (repo_root / name).read_text()
+    workdir = re.findall(r"^WORKDIR (\S+)$", final_stage(text), re.MULTILINE)[-1]
+    assert ("trial_image/RunTrial.py", f"{workdir}/RunTrial.py") in _workspace_copies(text)
+
+
+def _tiny_cifar(folder: Path) -> None:
+    """CIFAR-10's python batches, 12 random images each (the format the stock trial reads)."""
+    import pickle
+
+    import numpy as np
+
+    folder.mkdir(parents=True)
+    for seed, name in enumerate([*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]):
+        rng = np.random.default_rng(seed)
+        record = {
+            b"labels": [int(v) for v in rng.integers(0, 10, 12)],
+            b"data": rng.integers(0, 256, (12, 3072), dtype=np.uint8),
+        }
+        (folder / name).write_bytes(pickle.dumps(record, protocol=2))
+
+
+@pytest.mark.slow
+def test_katibs_stock_enas_command_runs_unchanged_in_the_image_layout(
+    repo_root: Path, katib_examples: Path, tmp_path: Path
+) -> None:
+    """Katib's own enas-cpu.yaml command line, as its webhook runs it (`sh -c`, words joined),
+    in a copy of the image's working directory: only the image was swapped."""
+    import os
+
+    import torch
+
+    from katib_enas.local.experiment import load_experiment
+    from katib_enas.local.substitution import render_trial_spec
+
+    stock = load_experiment(katib_examples / "enas-cpu.yaml")
+    space = stock.search_space()
+    assert space is not None
+    assignments = space.encode(space.sample_uniform(torch.Generator().manual_seed(3)))
+    manifest = render_trial_spec(
+        stock.trial_template, assignments, trial_name="enas-cpu-abc", namespace="kubeflow"
+    )
+    command = manifest["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:3] == ["python3", "-u", "RunTrial.py"]
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    for source, destination in _workspace_copies((repo_root / DOCKERFILES[1]).read_text()):
+        shutil.copy(repo_root / source, workspace / Path(destination).name)
+    _tiny_cifar(tmp_path / "data")
+    env = {
+        **os.environ,
+        # python3 is the image's Python (here: this environment's), as on the image's PATH.
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "KATIB_ENAS_DATA_DIR": str(tmp_path / "data"),  # a volume at /data/cifar10
+        "KATIB_ENAS_THREADS": "2",
+    }
+    result = subprocess.run(
+        ["/bin/sh", "-c", " ".join(command)],
+        cwd=workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    names = [line.split(" ")[1].split("=")[0] for line in result.stdout.splitlines()]
+    assert names.count("Validation-Accuracy") == 1  # --num_epochs=1
+    assert names[-2:] == ["Parameter-Count", "Test-Accuracy"]
+    # The log starts with the architecture decoded (what the Katib UI cannot show).
+    assert "macro child network:" in result.stderr.splitlines()[0]

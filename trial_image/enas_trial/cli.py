@@ -151,10 +151,14 @@ def _train(  # noqa: PLR0917 (a private helper of _run, called once)
     config = _config(args, device)
     saver = None
     if args.save_model is not None:
-        extra = {"architecture": args.architecture, "nn_config": args.nn_config}
+        extra: dict[str, object] = {
+            "architecture": args.architecture,
+            "nn_config": args.nn_config,
+            "dataset": args.dataset,
+        }
 
-        def saver(model: torch.nn.Module) -> None:
-            save_checkpoint(args.save_model, model, extra)
+        def saver(model: torch.nn.Module, normalization: dict[str, torch.Tensor]) -> None:
+            save_checkpoint(args.save_model, model, extra, normalization)
 
     return train(
         plan,

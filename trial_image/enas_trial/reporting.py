@@ -28,6 +28,7 @@ TRAINING_LOSS = "Training-Loss"
 VALIDATION_ACCURACY = "Validation-Accuracy"
 VALIDATION_LOSS = "Validation-Loss"
 TEST_ACCURACY = "Test-Accuracy"
+PARAMETER_COUNT = "Parameter-Count"
 
 PushFunction = Callable[[Mapping[str, float]], None]
 
@@ -39,7 +40,10 @@ def rfc3339(moment: datetime.datetime | None = None) -> str:
 
 
 def format_value(value: float) -> str:
-    """A number Katib's regex reads whole (`6g` never prints `nan` for finite values)."""
+    """A number Katib's regex reads whole (`6g` never prints `nan` for finite values); whole
+    numbers in full, so a parameter count keeps every digit."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
     return format(value, ".6g")
 
 

@@ -83,14 +83,15 @@ def train_slice(  # noqa: PLR0917 (the trial's inputs, passed once by the CLI)
             **metrics,
         }
     reporter.report(metrics)
-    reporter.report({reporting.TEST_ACCURACY: test_accuracy})
+    parameters = parameter_count(session.model)
+    reporter.report({reporting.PARAMETER_COUNT: parameters, reporting.TEST_ACCURACY: test_accuracy})
     return TrainingResult(
         epochs=1,
         best_validation_accuracy=val_accuracy,
         best_epoch=1,
         final_validation_accuracy=val_accuracy,
         test_accuracy=test_accuracy,
-        parameters=parameter_count(session.model),
+        parameters=parameters,
         seconds=time.monotonic() - started,
         seconds_to_first_step=session.first_step_at,
         train_images_per_second=train.images / train.seconds if train.seconds > 0 else 0.0,

@@ -31,6 +31,9 @@ from katib_enas.optim import NesterovSGD, cosine
 
 log = logging.getLogger(__name__)
 
+# 2: with the input normalisation (`enas_trial.load_model` applies it to raw pixels).
+CHECKPOINT_FORMAT = 2
+
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -225,7 +228,7 @@ def train(
     reporter: reporting.MetricReporter,
     *,
     process_age: Callable[[], float],
-    save_model: Callable[[torch.nn.Module], None] | None = None,
+    save_model: Callable[[torch.nn.Module, dict[str, torch.Tensor]], None] | None = None,
 ) -> TrainingResult:
     """Train `model` (built from `plan`) on `splits`, reporting metrics every epoch."""
     started = time.monotonic()
@@ -257,9 +260,11 @@ def train(
             }
         )
     _, test_accuracy = evaluate_split(session, "test")
-    reporter.report({reporting.TEST_ACCURACY: test_accuracy})
+    # The parameter count rides with the test accuracy: Katib stores both (the shipped
+    # Experiments list them in additionalMetricNames), so its UI shows a child's size.
+    reporter.report({reporting.PARAMETER_COUNT: parameters, reporting.TEST_ACCURACY: test_accuracy})
     if save_model is not None:
-        save_model(session.model)
+        save_model(session.model, {"mean": session.mean, "std": session.std})
     return TrainingResult(
         epochs=config.epochs,
         best_validation_accuracy=best,
@@ -306,10 +311,20 @@ def _tensors(plan: Plan, splits: Splits, device: torch.device) -> _Tensors:
     return tensors
 
 
-def save_checkpoint(path: Path, model: torch.nn.Module, extra: dict[str, str]) -> None:
-    """Weights plus the assignments that built them, written atomically."""
+def save_checkpoint(
+    path: Path,
+    model: torch.nn.Module,
+    extra: dict[str, object],
+    normalization: dict[str, torch.Tensor] | None = None,
+) -> None:
+    """Weights plus the assignments that built them, written atomically. `normalization`
+    (per-channel `mean` and `std` of the training images, in 0..1 units) is what a loaded model
+    must apply to raw pixels to see its inputs as it saw them in training."""
+    state: dict[str, object] = {"format": CHECKPOINT_FORMAT, "state_dict": model.state_dict()}
+    if normalization is not None:
+        state["normalization"] = {k: v.detach().cpu().flatten() for k, v in normalization.items()}
     buffer = io.BytesIO()
-    torch.save({"state_dict": model.state_dict(), **extra}, buffer)
+    torch.save({**state, **extra}, buffer)
     write_atomic(path, buffer.getvalue(), durable=True)
 
 

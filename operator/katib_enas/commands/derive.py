@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from katib_enas.local.experiment import Experiment
     from katib_enas.local.rundir import RunDir
 
+RETRAIN_JOB_FILE = "retrain-job.yaml"
 HELP = "rank architectures sampled from a weight-sharing search by their shared-weight accuracy"
 
 
@@ -35,21 +36,38 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, help="where derived.json goes (default: the run directory, or .)"
     )
+    parser.add_argument(
+        "--emit-job",
+        type=Path,
+        metavar="FILE",
+        help="also write a Job (and its model volume claim) that retrains the best-ranked "
+        "architecture from scratch on a cluster",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="with --emit-job: epochs of the retrain (default: the search trials' --num_epochs)",
+    )
 
 
 def execute(args: argparse.Namespace) -> int:
-    from katib_enas.local.derive import DERIVED_FILE, derive
     from katib_enas.local.experiment import load_experiment
-    from katib_enas.local.rundir import RunDir, RunError
+    from katib_enas.local.rundir import DERIVED_FILE, RunDir, RunError
 
     if not 1 <= args.count <= 1000:
         raise RunError(f"--count: {args.count} is not in 1..1000")
+    if args.epochs is not None and args.epochs < 1:
+        raise RunError("--epochs: must be at least 1")
+    if args.epochs is not None and not (args.emit_job or args.suggestion_address):
+        raise RunError("--epochs goes with --emit-job (here `katib-enas retrain --epochs`)")
     if args.suggestion_address:
         experiment = load_experiment(args.source)
         _require_sharing(experiment)
         out = args.out or Path()
-        ranked = derive(experiment, args.suggestion_address, args.count, out, _progress)
-        retrain = f"katib-enas retrain {out / DERIVED_FILE} --derived 1"
+        ranked = _derive_remote(experiment, args.suggestion_address, args.count, out)
+        # On a cluster the retrain is a Job: write it unless asked to write it elsewhere.
+        emit = args.emit_job or out / RETRAIN_JOB_FILE
+        retrain = ""
     else:
         run_dir = RunDir(args.source)
         run_dir.require_run("source")
@@ -58,12 +76,38 @@ def execute(args: argparse.Namespace) -> int:
         out = args.out or run_dir.path
         ranked = _derive_local(run_dir, experiment, args.count, out)
         retrain = f"katib-enas retrain {run_dir.path} --derived 1"
+        emit = args.emit_job
     for item in ranked:
         print(f"#{item.rank}  validation accuracy {item.shared_validation_accuracy:.4f} (shared)")
         for line in item.layers:
             print(f"    {line}")
-    print(f"ranking in {out / DERIVED_FILE}; retrain the best from scratch: {retrain}")
+    print(f"ranking in {out / DERIVED_FILE}")
+    if emit is not None:
+        _emit_job(emit, experiment, ranked[0], args.epochs)
+    if retrain:
+        print(f"retrain the best from scratch here: {retrain}")
     return 0
+
+
+def _emit_job(path: Path, experiment: Experiment, best: Derived, epochs: int | None) -> None:
+    import yaml
+
+    from katib_enas.atomic import write_atomic
+    from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG
+    from katib_enas.local.retrain_job import model_claim, retrain_job
+
+    label = f"derived-{best.rank}"
+    assignments = {ARCHITECTURE: best.architecture, NN_CONFIG: best.nn_config}
+    job = retrain_job(experiment, assignments, epochs=epochs, label=label)
+    write_atomic(path, yaml.safe_dump_all([model_claim(experiment), job], sort_keys=False))
+    print(f"wrote {path}: Job {job['metadata']['name']} retrains {label} from scratch")
+    print(f"  kubectl apply -f {path}")
+
+
+def _derive_remote(experiment: Experiment, address: str, count: int, out: Path) -> list[Derived]:
+    from katib_enas.local.derive import derive
+
+    return derive(experiment, address, count, out, _progress)
 
 
 def _progress(number: int, total: int, accuracy: float) -> None:

@@ -71,7 +71,7 @@ def execute(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from katib_enas.local import preflight
-    from katib_enas.local.results import render
+    from katib_enas.local.results import console_for, render
     from katib_enas.local.rundir import RunDir, RunError, fresh_run_dir
     from katib_enas.local.runner import Runner, RunOptions
 
@@ -105,10 +105,29 @@ def execute(args: argparse.Namespace) -> int:
     )
     runner = Runner(experiment, options, Console(stderr=True))
     outcome = runner.run(path.read_text(encoding="utf-8"))
-    console = Console()
+    console = console_for()
     render(outcome.summary, console, objective=experiment.objective)
+    written = _artefacts(run_dir)
     console.print(f"wall time {outcome.wall_seconds:.1f} s; results in {run_dir}", markup=False)
+    if written:
+        console.print(f"  {written}", markup=False)
     return outcome.exit_code
+
+
+def _artefacts(run_dir: Path) -> str:
+    """report.html, the pictures and trials.csv/json; a failure to draw never fails the run
+    (`katib-enas report RUN_DIR` rebuilds them)."""
+    from katib_enas.analysis.artefacts import write_artefacts
+    from katib_enas.analysis.local_source import record_from_run_dir
+
+    try:
+        written = write_artefacts(record_from_run_dir(run_dir), run_dir)
+    except Exception as error:  # the run itself is done and recorded
+        logging.getLogger(__name__).warning("results files not written: %s", error)
+        return f"results files not written ({error}); try `katib-enas report {run_dir}`"
+    for note in written.notes:
+        logging.getLogger(__name__).warning("%s", note)
+    return ", ".join(p.name for p in written.paths)
 
 
 def bundled_example() -> Path:

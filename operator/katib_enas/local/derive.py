@@ -21,19 +21,17 @@ from pathlib import Path
 import grpc
 
 from katib_enas.atomic import write_atomic
-from katib_enas.core.katib import from_katib_json, to_katib_json
-from katib_enas.core.sharing.reference import SHARED
+from katib_enas.core.assignments import strip_sharing
 from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG, describe
 from katib_enas.local.experiment import Experiment
 from katib_enas.local.launch import container_argv, container_env, map_local
-from katib_enas.local.rundir import RunError
+from katib_enas.local.rundir import DERIVED_FILE, RunError
 from katib_enas.local.substitution import primary_container, render_trial_spec
 from katib_enas.v1 import shared_weights_pb2 as sw
 from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 
 log = logging.getLogger(__name__)
 
-DERIVED_FILE = "derived.json"
 EVALUATION_TIMEOUT_S = 3600.0
 
 
@@ -113,7 +111,7 @@ def derive(
         Derived(
             rank=rank,
             architecture=child.architecture,
-            nn_config=without_reference(child.nn_config),
+            nn_config=strip_sharing(child.nn_config),
             shared_validation_accuracy=accuracy,
             layers=describe({ARCHITECTURE: child.architecture, NN_CONFIG: child.nn_config}),
         )
@@ -121,14 +119,6 @@ def derive(
     ]
     write_derived(out_dir, experiment.name, ranked)
     return ranked
-
-
-def without_reference(nn_config: str) -> str:
-    """`nn_config` without the store's reference: a trial given it trains from scratch."""
-    config = from_katib_json(nn_config)
-    if isinstance(config, dict):
-        config.pop(SHARED, None)
-    return to_katib_json(config)
 
 
 def write_derived(out_dir: Path, experiment: str, ranked: Sequence[Derived]) -> None:

@@ -2,22 +2,27 @@
 
 `katib-enas run` prints this at the end and writes it into the run directory (`summary.txt`,
 `best-trial.json`); `katib-enas status RUN_DIR` prints the same thing later from the database.
+
+After an interruption the store keeps the interrupted trials Running (that is how `--resume`
+knows to run them again), but they are dead: the summary shows them as Killed, says why, and
+prints the exact command that carries on.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from katib_enas.atomic import write_atomic
-from katib_enas.core.katib import SUCCEEDED_LIKE, Condition, Objective, parse_time
+from katib_enas.core.katib import ACTIVE, SUCCEEDED_LIKE, Condition, Objective, parse_time
 from katib_enas.core.spaces import describe
 from katib_enas.local.store import StoredTrial
 
@@ -31,6 +36,8 @@ CONDITION_ORDER = (
     Condition.KILLED,
     Condition.EARLYSTOPPED,
 )
+INTERRUPTED = "Interrupted"  # the run's status after Ctrl-C or SIGTERM
+INTERRUPTED_NOTE = "interrupted; --resume runs it again"
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class RunSummary:
     counts: dict[str, int]  # by Katib's spelling of the condition
     best: StoredTrial | None
     trials: tuple[StoredTrial, ...]
+    # The commands that go on from here (empty: not known, e.g. in a test without a run dir).
+    resume_command: str = ""
+    retrain_command: str = ""
 
 
 def best_trial(trials: Sequence[StoredTrial], objective: Objective) -> StoredTrial | None:
@@ -58,18 +68,36 @@ def best_trial(trials: Sequence[StoredTrial], objective: Objective) -> StoredTri
     return best
 
 
-def summarize_run(
-    experiment: str, status: str, reason: str, trials: Sequence[StoredTrial], objective: Objective
+def summarize_run(  # noqa: PLR0917
+    experiment: str,
+    status: str,
+    reason: str,
+    trials: Sequence[StoredTrial],
+    objective: Objective,
+    run_dir: str = "",
+    resume_command: str = "",
 ) -> RunSummary:
-    counts = Counter(t.condition.katib_name for t in trials)
+    shown = [as_shown(t, status) for t in trials]
+    counts = Counter(t.condition.katib_name for t in shown)
+    best = best_trial(shown, objective)
     return RunSummary(
         experiment,
         status,
         reason,
         dict(counts),
-        best_trial(trials, objective),
-        tuple(trials),
+        best,
+        tuple(shown),
+        resume_command if status == INTERRUPTED else "",
+        f"katib-enas retrain {run_dir} --trial {best.name}" if run_dir and best else "",
     )
+
+
+def as_shown(trial: StoredTrial, run_status: str) -> StoredTrial:
+    """A trial as people should read it: after an interruption an unfinished trial is dead,
+    so Killed (the store keeps it Running for `--resume`)."""
+    if run_status != INTERRUPTED or trial.condition not in ACTIVE:
+        return trial
+    return replace(trial, condition=Condition.KILLED, message=INTERRUPTED_NOTE)
 
 
 def render(summary: RunSummary, console: Console, *, objective: Objective) -> None:
@@ -85,9 +113,15 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
         + f"; {len(summary.trials)} trial(s): {counts or 'none'}"
     )
     table = Table(show_lines=False)
-    table.add_column("#", justify="right")
-    table.add_column("trial")
-    table.add_column("condition")
+    table.add_column("#", justify="right", no_wrap=True)
+    # Names and conditions are what people grep and copy: never cut or wrapped, whatever the
+    # width (a pipe or a file gets 80 columns); the note wraps instead.
+    table.add_column("trial", no_wrap=True, min_width=_widest(t.name for t in summary.trials))
+    table.add_column(
+        "condition",
+        no_wrap=True,
+        min_width=_widest(t.condition.katib_name for t in summary.trials),
+    )
     table.add_column(objective.metric_name, justify="right")
     table.add_column("seconds", justify="right")
     table.add_column("note")
@@ -105,15 +139,22 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
     console.print(table)
     if summary.best is None:
         console.print("no trial succeeded yet")
-        return
-    best = summary.best
-    console.print(
-        f"best trial (*): {best.name}, {objective.metric_name} = {best.objective:.4f}"
-        if best.objective is not None
-        else f"best trial: {best.name}"
-    )
-    for line in describe(best.assignment_dict):
-        console.print("  " + line, markup=False, soft_wrap=True)
+    else:
+        best = summary.best
+        console.print(
+            f"best trial (*): {best.name}, {objective.metric_name} = {best.objective:.4f}"
+            if best.objective is not None
+            else f"best trial: {best.name}",
+            markup=False,
+        )
+        for line in describe(best.assignment_dict):
+            console.print("  " + line, markup=False, soft_wrap=True)
+    if summary.retrain_command and not summary.resume_command:
+        console.print("retrain it from scratch and save the model:", markup=False)
+        console.print(f"  {summary.retrain_command}", markup=False, soft_wrap=True)
+    if summary.resume_command:
+        console.print("the run was interrupted; carry on with:", markup=False)
+        console.print(f"  {summary.resume_command}", markup=False, soft_wrap=True)
 
 
 def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, object]:
@@ -130,11 +171,37 @@ def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, 
         document["best_trial"] = {
             "name": best.name,
             "objective_value": best.objective,
-            "observation": best.observation,
+            "observation": numeric_observation(best.observation),
             "assignments": best.assignment_dict,
             "layers": describe(best.assignment_dict),
         }
     return document
+
+
+def console_for() -> Console:
+    """Stdout's console: on a terminal, its width; in a pipe or file, wide enough that rows do
+    not wrap (scripts and logs read whole lines)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
+def numeric_observation(
+    observation: Mapping[str, Mapping[str, str]],
+) -> dict[str, dict[str, float | str]]:
+    """Katib keeps metric values as strings; files people load get numbers (a value that is
+    not one, such as `unavailable`, stays as it is)."""
+    return {
+        name: {key: to_number(value) for key, value in values.items()}
+        for name, values in observation.items()
+    }
+
+
+def to_number(text: str) -> float | str:
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else text
 
 
 def write_results(run_dir: Path, summary: RunSummary, objective: Objective) -> None:
@@ -147,8 +214,18 @@ def write_results(run_dir: Path, summary: RunSummary, objective: Objective) -> N
     console.file.close()
 
 
-def _seconds(trial: StoredTrial) -> str:
+def trial_seconds(trial: StoredTrial) -> float | None:
+    """Wall seconds from start to completion (None until both are known)."""
     if not trial.start_time or not trial.completion_time:
-        return ""
+        return None
     delta = parse_time(trial.completion_time) - parse_time(trial.start_time)
-    return f"{delta.total_seconds():.1f}"
+    return delta.total_seconds()
+
+
+def _seconds(trial: StoredTrial) -> str:
+    seconds = trial_seconds(trial)
+    return "" if seconds is None else f"{seconds:.1f}"
+
+
+def _widest(texts: Iterable[str]) -> int:
+    return max((len(text) for text in texts), default=0)

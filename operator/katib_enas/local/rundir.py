@@ -17,6 +17,7 @@ from katib_enas.core.errors import KatibEnasError
 
 DB_FILE = "katib.db"
 EXPERIMENT_FILE = "experiment.yaml"
+DERIVED_FILE = "derived.json"  # written by `katib-enas derive`
 SUGGESTION_DIR = "suggestion"
 TRIALS_DIR = "trials"
 

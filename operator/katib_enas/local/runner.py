@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shlex
 import signal
 import threading
 import time
@@ -43,6 +44,7 @@ from katib_enas.local.trials import Trials
 
 log = logging.getLogger(__name__)
 
+RESUME_KEY = "resume_command"  # meta key: what `status` prints after an interruption
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Katib's random-suffix alphabet
 
 
@@ -107,7 +109,7 @@ class Runner:
             status, reason, code = self._supervise(store, client)
             store.set_meta("status", status)
             store.set_meta("reason", reason)
-            summary = summarize(self.experiment, store)
+            summary = summarize(self.experiment, store, self.options.run_dir)
             write_results(self.options.run_dir, summary, self.experiment.objective)
             return RunOutcome(code, summary, time.monotonic() - started)
         finally:
@@ -123,6 +125,7 @@ class Runner:
                 f"--resume: this run is experiment {previous!r}, not {self.experiment.name!r}"
             )
         store.set_meta("experiment", self.experiment.name)
+        store.set_meta(RESUME_KEY, resume_command(self.options))
         store.set_meta("status", "Running")
         store.set_meta("reason", "")
 
@@ -182,14 +185,35 @@ class Runner:
                 return name
 
 
-def summarize(experiment: Experiment, store: Store) -> RunSummary:
+def summarize(experiment: Experiment, store: Store, run_dir: Path | None = None) -> RunSummary:
     return summarize_run(
         experiment.name,
         store.get_meta("status", "") or "",
         store.get_meta("reason", "") or "",
         store.trials(),
         experiment.objective,
+        run_dir=shlex.quote(str(run_dir)) if run_dir is not None else "",
+        resume_command=store.get_meta(RESUME_KEY, "") or "",
     )
+
+
+def resume_command(options: RunOptions) -> str:
+    """The exact command that carries this run on, with the flags that change how it runs."""
+    words = ["katib-enas", "run", "--resume", "--run-dir", str(options.run_dir)]
+    if options.suggestion_address is not None:
+        words += ["--suggestion-address", options.suggestion_address]
+    if options.trial_timeout_s != RunOptions.trial_timeout_s:
+        words += ["--trial-timeout", f"{options.trial_timeout_s:g}"]
+    if options.trial_launcher != RunOptions.trial_launcher:
+        words += ["--trial-launcher", options.trial_launcher]
+    if options.metrics_at is not None:
+        words += [
+            "--metrics-host",
+            options.metrics_at[0],
+            "--metrics-port",
+            str(options.metrics_at[1]),
+        ]
+    return shlex.join(words)
 
 
 @contextmanager

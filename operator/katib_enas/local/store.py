@@ -1,6 +1,7 @@
 """The run's SQLite database: trials, their assignments and conditions, and observation logs.
 
-It plays the parts of Katib's Trial objects (etcd) and its MySQL observation-log table. Every
+It plays the parts of Katib's Trial objects (etcd) and its MySQL observation-log table, and
+keeps what no Katib object holds: the in-process controller's update history (for the report). Every
 change is committed at once, so a killed run keeps everything it recorded and `--resume` and
 `katib-enas status` read the same file. The DBManager servicer writes into it from gRPC
 threads while the runner reads it: one connection, one lock.
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from katib_enas.atomic import replacing
 from katib_enas.core.katib import Condition
+from katib_enas.core.updates import ControllerUpdate
 from katib_enas.local.collectors.parsing import MetricLog
 
 _SCHEMA = """
@@ -51,6 +53,14 @@ CREATE TABLE IF NOT EXISTS processes (
     started REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stop_rules (trial_name TEXT PRIMARY KEY, rule TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS controller_updates (
+    number INTEGER PRIMARY KEY,
+    trials INTEGER NOT NULL,
+    mean_reward REAL NOT NULL,
+    baseline REAL NOT NULL,
+    loss REAL NOT NULL,
+    entropy REAL NOT NULL
+);
 """
 
 
@@ -269,3 +279,25 @@ class Store:
     def delete_logs(self, trial_name: str) -> None:
         with self._transaction() as db:
             db.execute("DELETE FROM observation_logs WHERE trial_name = ?", (trial_name,))
+
+    # --- the in-process controller's updates (the report's reward/baseline/entropy plot) ---
+    def add_controller_updates(self, updates: Sequence[ControllerUpdate]) -> None:
+        """Record updates by number: a controller that relearns its history after losing its
+        checkpoint writes the same numbers again, so nothing is counted twice."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO controller_updates"
+                " (number, trials, mean_reward, baseline, loss, entropy) VALUES (?,?,?,?,?,?)",
+                [
+                    (u.number, u.trials, u.mean_reward, u.baseline, u.loss, u.entropy)
+                    for u in updates
+                ],
+            )
+
+    def controller_updates(self) -> list[ControllerUpdate]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT number, trials, mean_reward, baseline, loss, entropy"
+                " FROM controller_updates ORDER BY number"
+            ).fetchall()
+        return [ControllerUpdate(int(r[0]), int(r[1]), *map(float, r[2:])) for r in rows]

@@ -27,6 +27,7 @@ from katib_enas.local.rundir import RunError
 from katib_enas.local.store import Store, StoredTrial
 
 if TYPE_CHECKING:
+    from katib_enas.core.strategies import LearnReport
     from katib_enas.service.metrics import ServiceMetrics
     from katib_enas.service.server import SuggestionServer
 
@@ -79,6 +80,7 @@ class SuggestionClient:
                 "127.0.0.1:0",
                 state_dir=state_dir,
                 metrics=self._metrics,
+                on_learned=self._record_updates,
                 advertise="127.0.0.1:{port}",  # trials reach the shared-weights store here
             )
             self._server = started
@@ -91,6 +93,12 @@ class SuggestionClient:
         self.address = address
         self._channel = grpc.insecure_channel(address, options=options)
         self._stub = pb_grpc.SuggestionStub(self._channel)
+
+    def _record_updates(self, experiment: str, report: LearnReport) -> None:
+        """Keep the in-process controller's updates in the run's store (the report plots them);
+        a service elsewhere (`--suggestion-address`) keeps its own."""
+        if experiment == self.experiment.name and report.history:
+            self.store.add_controller_updates(report.history)
 
     def suggest(self, trials: Sequence[StoredTrial], wanted: int) -> list[Suggested]:
         """`wanted` new assignment sets for a history of `trials`, retried as Katib retries."""

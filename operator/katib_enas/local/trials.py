@@ -13,11 +13,12 @@ import shutil
 from pathlib import Path
 
 from katib_enas.core.errors import KatibEnasError
-from katib_enas.core.katib import Condition, format_time
+from katib_enas.core.katib import UNAVAILABLE, Condition, format_time
 from katib_enas.local import collectors
 from katib_enas.local.collectors import Collector
 from katib_enas.local.early_stopping import EarlyStopping, StopRule
 from katib_enas.local.experiment import Experiment
+from katib_enas.local.failures import last_error_line
 from katib_enas.local.launch import Launch, build_launch
 from katib_enas.local.launcher import ForkLauncher, TrialStarter, is_enas_trial
 from katib_enas.local.processes import RunningTrial
@@ -146,13 +147,25 @@ class Trials:
             message = "the trial process ended without an exit status (killed by a signal?)"
         elif finished.exit_code != 0:
             condition = Condition.FAILED
-            message = f"exit code {finished.exit_code}" + (f"; {note}" if note else "")
+            error = last_error_line(process.launch.log_path)
+            message = f"exit code {finished.exit_code}" + (f": {error}" if error else "")
+            message += f"; {note}" if note else ""
         elif observe(self.experiment, store, finished.name)[1] is None:
             condition = Condition.METRICSUNAVAILABLE
-            message = note or f"no {self.experiment.objective.metric_name} reported"
+            message = note or self._unavailable(store, finished.name, process)
         else:
             condition, message = Condition.SUCCEEDED, ""
         self.finish(store, finished.name, condition, message, finished.exit_code, progress)
+
+    def _unavailable(self, store: Store, name: str, process: RunningTrial) -> str:
+        """Why a trial that exited cleanly has no objective value: the names it did print."""
+        launch = process.launch
+        names = dict.fromkeys(self.collector.printed_names(launch.log_path, launch.cwd))
+        names.update((log.name, None) for log in store.logs(name) if log.value != UNAVAILABLE)
+        metric = self.experiment.objective.metric_name
+        if not names:
+            return f"no {metric} reported; the trial printed no metrics (name=value lines)"
+        return f"no {metric} reported; the trial printed: {', '.join(names)}"
 
     def finish(  # noqa: PLR0917
         self,

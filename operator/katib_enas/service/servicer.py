@@ -7,11 +7,13 @@ INTERNAL). A reply never holds a different number of assignments than was asked 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import grpc
 
 from katib_enas.core.errors import InvalidSettingsError
 from katib_enas.core.settings import ECHOED
+from katib_enas.core.strategies import LearnReport
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service import sessions
 from katib_enas.service.convert import (
@@ -27,15 +29,25 @@ from katib_enas.service.stores import Stores
 log = logging.getLogger(__name__)
 
 MAX_REQUEST_NUMBER = 10_000
+# Called with (experiment name, report) after every GetSuggestions that learned: the local runner
+# keeps the controller's per-update history this way (Prometheus keeps only the latest values).
+LearnListener = Callable[[str, LearnReport], None]
 
 
 class SuggestionServicer(pb_grpc.SuggestionServicer):
     """The ENAS suggestion service; one instance serves any number of experiments."""
 
-    def __init__(self, metrics: ServiceMetrics, sessions: Sessions, stores: Stores) -> None:
+    def __init__(
+        self,
+        metrics: ServiceMetrics,
+        sessions: Sessions,
+        stores: Stores,
+        on_learned: LearnListener | None = None,
+    ) -> None:
         self.metrics = metrics
         self.sessions = sessions
         self.stores = stores
+        self.on_learned = on_learned
 
     def ValidateAlgorithmSettings(  # noqa: N802 (gRPC method name)
         self, request: pb.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
@@ -71,6 +83,8 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             architectures = session.strategy.suggest(count, key) if count else []
             assignments = [session.assignments(a) for a in architectures]
         self.metrics.record_request(request.experiment.name, report, len(assignments))
+        if report.learned and self.on_learned is not None:
+            self.on_learned(request.experiment.name, report)
         if report.learned:
             log.info(
                 "experiment %s: learned from %d trial(s) (%d updates%s) in %.3fs; suggesting %d",

@@ -17,6 +17,7 @@ from katib_enas.core.spaces.operations import NasConfig
 from katib_enas.core.strategies.base import LearnReport, SearchStrategy, mix_seed
 from katib_enas.core.strategies.random import RandomStrategy
 from katib_enas.core.strategies.reinforce import ReinforceStrategy
+from katib_enas.core.updates import ControllerUpdate
 
 STRATEGIES: Mapping[str, type[SearchStrategy[Any]]] = {
     strategy.name: strategy for strategy in (ReinforceStrategy, RandomStrategy)
@@ -42,6 +43,7 @@ def create(space: Space[Any], objective: Objective, settings: EnasSettings) -> S
 
 __all__ = [
     "STRATEGIES",
+    "ControllerUpdate",
     "LearnReport",
     "RandomStrategy",
     "ReinforceStrategy",

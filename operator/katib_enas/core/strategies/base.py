@@ -44,6 +44,7 @@ from katib_enas.core.katib import Condition, Objective
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces import Space
 from katib_enas.core.trials import Judgement, Outcome, TrialRecord, judge
+from katib_enas.core.updates import ControllerUpdate
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class LearnReport:
     loss: float | None = None
     entropy: float | None = None
     baseline: float | None = None
+    history: list[ControllerUpdate] = field(default_factory=list)  # every update of this call
 
 
 class SearchStrategy(abc.ABC, Generic[A]):

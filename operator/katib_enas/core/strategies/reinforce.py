@@ -27,6 +27,7 @@ from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces import Space
 from katib_enas.core.strategies.base import LearnReport, SearchStrategy, mix_seed
 from katib_enas.core.trials import Judgement, Outcome
+from katib_enas.core.updates import ControllerUpdate
 from katib_enas.optim import Adam
 
 A = TypeVar("A")
@@ -136,13 +137,24 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
         report.loss = float(loss.detach())
         report.entropy = float(terms.entropy.detach().mean())
         report.baseline = self.baseline
+        mean_reward = sum(r for _, _, r in self.pending) / len(self.pending)
+        report.history.append(
+            ControllerUpdate(
+                self.updates,
+                len(self.pending),
+                mean_reward,
+                float(self.baseline or 0.0),
+                report.loss,
+                report.entropy,
+            )
+        )
         if self.updates % s.controller_log_every_steps == 0:
             log.info(
                 "controller update %d (%d trials): mean reward=%.4f baseline=%.4f loss=%.4f "
                 "entropy=%.3f skip_rate=%.3f",
                 self.updates,
                 len(self.pending),
-                sum(r for _, _, r in self.pending) / len(self.pending),
+                mean_reward,
                 self.baseline,
                 report.loss,
                 report.entropy,

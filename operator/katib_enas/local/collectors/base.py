@@ -12,6 +12,9 @@ A local run makes one collector from the Experiment's `metricsCollectorSpec`
    message when the output could not be read;
 4. `stop()` once, at the end, even after an error.
 
+`printed_names(log_path, trial_dir)` lists every metric name a finished trial's output shows
+(listed in the Experiment or not), for the message of a trial that reported no objective.
+
 While a trial runs, early stopping (`local.early_stopping`) reads its metrics as Katib's
 collector sidecar does: `live_file` names the file to follow (None: this kind has no sidecar,
 so Katib applies no early-stopping rule) and `parse_live` reads its new complete lines.
@@ -27,7 +30,7 @@ import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from katib_enas.local.collectors.parsing import MetricLog
+from katib_enas.local.collectors.parsing import MetricLog, names_in_text
 
 if TYPE_CHECKING:
     from katib_enas.local.experiment import MetricsCollector
@@ -54,6 +57,11 @@ class Collector(abc.ABC):
     @abc.abstractmethod
     def collect(self, log_path: Path, trial_dir: Path) -> tuple[list[MetricLog] | None, str]:
         """(metric logs found or None, note) after the trial's process ended."""
+
+    def printed_names(self, log_path: Path, trial_dir: Path) -> list[str]:
+        """Every metric name the trial's output shows, listed in the Experiment or not: a
+        MetricsUnavailable trial's message names them (a misspelt metric shows at once)."""
+        return names_in_text(read_lines(log_path), self.spec.filters)
 
     def stop(self) -> None:  # noqa: B027 (optional hook)
         """After the last trial."""

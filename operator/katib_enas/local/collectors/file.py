@@ -9,7 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from katib_enas.local.collectors.base import Collector, read_lines
-from katib_enas.local.collectors.parsing import MetricLog, parse_json, parse_text
+from katib_enas.local.collectors.parsing import (
+    MetricLog,
+    names_in_json,
+    names_in_text,
+    parse_json,
+    parse_text,
+)
 
 
 class FileCollector(Collector):
@@ -35,6 +41,12 @@ class FileCollector(Collector):
             return parse_text(lines, self.metric_names, self.spec.filters), ""
         except ValueError as error:
             return [], f"metrics file: {error}"
+
+    def printed_names(self, log_path: Path, trial_dir: Path) -> list[str]:
+        lines = read_lines(self.metrics_file(trial_dir))
+        if self.spec.file_format == "JSON":
+            return names_in_json(lines)
+        return names_in_text(lines, self.spec.filters)
 
     def live_file(self, log_path: Path, trial_dir: Path) -> Path | None:
         return self.metrics_file(trial_dir)

@@ -67,6 +67,35 @@ def parse_text(
     return logs
 
 
+def names_in_text(lines: Iterable[str], filters: Sequence[str] = ()) -> list[str]:
+    """Every name the filters read a number for, in order of first appearance, whether or not
+    the Experiment lists it: what a MetricsUnavailable trial's message shows it printed."""
+    patterns = [re.compile(f) for f in (filters or (DEFAULT_FILTER,))]
+    seen: dict[str, None] = {}
+    for line in lines:
+        for pattern in patterns:
+            for match in pattern.finditer(line):
+                value = match.group(2) or ""
+                if any(c.isdigit() for c in value):
+                    seen[match.group(1).strip()] = None
+    return list(seen)
+
+
+def names_in_json(lines: Iterable[str]) -> list[str]:
+    """Every key with a string value in JSON-lines metrics (`timestamp` aside)."""
+    seen: dict[str, None] = {}
+    for line in lines:
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            seen.update(
+                (k, None) for k, v in obj.items() if isinstance(v, str) and k != "timestamp"
+            )
+    return list(seen)
+
+
 def parse_json(lines: Iterable[str], metrics: Sequence[str]) -> list[MetricLog]:
     """Katib's JSON parsing: one object per line; only string values count.
 

@@ -51,6 +51,9 @@ class PushCollector(Collector):
     def collect(self, log_path: Path, trial_dir: Path) -> tuple[list[MetricLog] | None, str]:
         return None, ""  # the reports are in the store already
 
+    def printed_names(self, log_path: Path, trial_dir: Path) -> list[str]:
+        return []  # what it pushed is in the store; the runner reads it there
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.stop(grace=1.0).wait()

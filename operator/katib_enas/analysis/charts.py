@@ -1,0 +1,154 @@
+"""The report's plots, made with plotly (written into the page as self-contained HTML).
+
+Optuna's optimisation history and NNI's trial view are the models: the objective of every
+trial in creation order with the best-so-far line (and a baseline run's best-so-far, e.g. the
+same search with `strategy: random`), the controller's learning over its updates, how trials
+ended, and accuracy against size.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from katib_enas.analysis.records import ExperimentRecord, best_so_far
+
+CONDITION_COLOURS = {
+    "Succeeded": "#2ca02c",
+    "EarlyStopped": "#17becf",
+    "Failed": "#d62728",
+    "MetricsUnavailable": "#ff7f0e",
+    "Killed": "#7f7f7f",
+    "Running": "#1f77b4",
+    "Created": "#bcbd22",
+    "Unknown": "#8c564b",
+}
+LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 30, "t": 50, "b": 50}}
+
+
+def objective_figure(record: ExperimentRecord, baseline: ExperimentRecord | None) -> go.Figure:
+    """Each trial's objective value by condition, the best so far, the goal and a baseline."""
+    metric = record.objective.metric_name
+    figure = go.Figure()
+    by_condition: dict[str, list[int]] = {}
+    for index, trial in enumerate(record.trials):
+        if trial.objective is not None:
+            by_condition.setdefault(trial.condition.katib_name, []).append(index)
+    for condition, indexes in by_condition.items():
+        trials = [record.trials[i] for i in indexes]
+        figure.add_scatter(
+            x=[t.seq for t in trials],
+            y=[t.objective for t in trials],
+            mode="markers",
+            name=condition,
+            marker={"size": 9, "color": CONDITION_COLOURS.get(condition, "#333333")},
+            text=[t.name for t in trials],
+            hovertemplate="%{text}<br>trial %{x}: %{y:.4f}<extra></extra>",
+        )
+    figure.add_scatter(
+        x=[t.seq for t in record.trials],
+        y=best_so_far(record.trials, record.objective),
+        mode="lines",
+        line={"shape": "hv", "color": "#d62728", "width": 2},
+        name="best so far",
+    )
+    if baseline is not None:
+        figure.add_scatter(
+            x=[t.seq for t in baseline.trials],
+            y=best_so_far(baseline.trials, baseline.objective),
+            mode="lines",
+            line={"shape": "hv", "color": "#7f7f7f", "width": 2, "dash": "dash"},
+            name=f"best so far, {baseline_label(baseline)}",
+        )
+    if record.objective.goal is not None:
+        figure.add_hline(
+            y=record.objective.goal, line_dash="dot", line_color="#9467bd", annotation_text="goal"
+        )
+    figure.update_layout(
+        title=f"{metric} per trial", xaxis_title="trial (creation order)", yaxis_title=metric
+    )
+    figure.update_xaxes(tickformat="d")
+    figure.update_layout(**LAYOUT)
+    return figure
+
+
+def baseline_label(baseline: ExperimentRecord) -> str:
+    """`random search (run X)` when the baseline is the random strategy."""
+    settings = baseline.settings.get("algorithm settings", "")
+    kind = "random search" if "strategy=random" in settings else "baseline"
+    return f"{kind} ({baseline.name})"
+
+
+def controller_figure(record: ExperimentRecord) -> go.Figure | None:
+    """Mean reward and baseline per update, and the policy's entropy on a second axis."""
+    updates = record.controller
+    if not updates:
+        return None
+    numbers = [u.number for u in updates]
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_scatter(
+        x=numbers,
+        y=[u.mean_reward for u in updates],
+        name="mean reward of the batch",
+        mode="lines+markers",
+    )
+    figure.add_scatter(x=numbers, y=[u.baseline for u in updates], name="baseline", mode="lines")
+    figure.add_scatter(
+        x=numbers,
+        y=[u.entropy for u in updates],
+        name="policy entropy (nats)",
+        mode="lines",
+        line={"dash": "dot"},
+        secondary_y=True,
+    )
+    figure.update_layout(
+        title="Controller: reward, baseline and entropy per update", xaxis_title="update"
+    )
+    figure.update_xaxes(tickformat="d")
+    figure.update_yaxes(title_text="reward", secondary_y=False)
+    figure.update_yaxes(title_text="entropy (nats)", secondary_y=True)
+    figure.update_layout(**LAYOUT)
+    return figure
+
+
+def conditions_figure(record: ExperimentRecord) -> go.Figure:
+    counts = Counter(t.condition.katib_name for t in record.trials)
+    names = sorted(counts, key=lambda n: -counts[n])
+    figure = go.Figure(
+        go.Bar(
+            x=names,
+            y=[counts[n] for n in names],
+            marker_color=[CONDITION_COLOURS.get(n, "#333333") for n in names],
+            text=[counts[n] for n in names],
+            textposition="auto",
+        )
+    )
+    figure.update_layout(title="Trials by condition", yaxis_title="trials")
+    figure.update_layout(**LAYOUT)
+    return figure
+
+
+def size_figure(record: ExperimentRecord) -> go.Figure | None:
+    """Objective against parameter count: is a smaller child as good?"""
+    trials = [t for t in record.trials if t.objective is not None and t.parameters is not None]
+    if not trials:
+        return None
+    figure = go.Figure(
+        go.Scatter(
+            x=[t.parameters for t in trials],
+            y=[t.objective for t in trials],
+            mode="markers",
+            marker={"size": 9, "color": "#1f77b4"},
+            text=[t.name for t in trials],
+            hovertemplate="%{text}<br>%{x:,} parameters: %{y:.4f}<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=f"{record.objective.metric_name} against size",
+        xaxis_title="parameters",
+        yaxis_title=record.objective.metric_name,
+    )
+    figure.update_layout(**LAYOUT)
+    return figure

@@ -1,0 +1,185 @@
+"""`report.html`: one self-contained page (it opens offline, from a file or an e-mail).
+
+plotly.js is written into the page once, inline; every plot, the architecture pictures (SVG
+from Graphviz) and the tables are part of the same file. Everything taken from the experiment
+(names, messages, settings) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import plotly.graph_objects as go
+import plotly.offline
+
+from katib_enas import __version__
+from katib_enas.analysis import charts
+from katib_enas.analysis.records import ExperimentRecord, TrialRow
+
+_STYLE = """
+body { font-family: Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1100px;
+       padding: 0 24px 48px; color: #222; }
+h1 { margin-bottom: 4px; } h2 { margin-top: 36px; border-bottom: 1px solid #ddd; }
+.summary { color: #444; } .note { color: #8a6d3b; background: #fcf8e3; padding: 8px 12px; }
+table { border-collapse: collapse; font-size: 13px; width: 100%; }
+th, td { border-bottom: 1px solid #eee; padding: 4px 8px; text-align: left;
+         vertical-align: top; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.plot { height: 400px; }
+.arch { border: 1px solid #ddd; border-radius: 6px; padding: 12px; margin: 16px 0; }
+.arch svg { max-width: 100%; height: auto; }
+pre { background: #f7f7f7; padding: 8px; overflow-x: auto; font-size: 12px; }
+"""
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One architecture of the top-k: its trial, its SVG (None without `dot`) and its lines."""
+
+    rank: int
+    trial: TrialRow
+    svg: str | None
+
+
+def render(
+    record: ExperimentRecord,
+    pictures: Sequence[Picture],
+    *,
+    baseline: ExperimentRecord | None = None,
+    notes: Sequence[str] = (),
+) -> str:
+    """The whole page."""
+    sections = [
+        _header(record, notes),
+        _plot_section("objective", "Objective", charts.objective_figure(record, baseline)),
+        _controller_section(record),
+        _conditions_section(record),
+        _plot_section("size", "Size", charts.size_figure(record)),
+        _architectures_section(record, pictures),
+        _settings_section(record),
+    ]
+    title = html.escape(f"{record.name}: katib-enas report")
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title}</title>\n<style>{_STYLE}</style>\n"
+        f"<script>{plotly.offline.get_plotlyjs()}</script>\n</head>\n<body>\n"
+        + "\n".join(sections)
+        + f'\n<footer><p class="summary">katib-enas {__version__}, {stamp}</p></footer>\n'
+        "</body>\n</html>\n"
+    )
+
+
+def _header(record: ExperimentRecord, notes: Sequence[str]) -> str:
+    counts = Counter(t.condition.katib_name for t in record.trials)
+    best = record.best
+    best_text = (
+        f"best trial <b>{html.escape(best.name)}</b>: {html.escape(record.objective.metric_name)}"
+        f" = {best.objective:.4f}"
+        if best is not None and best.objective is not None
+        else "no trial succeeded yet"
+    )
+    status = html.escape(record.status + (f" ({record.reason})" if record.reason else ""))
+    counted = ", ".join(f"{n} {html.escape(c)}" for c, n in sorted(counts.items()))
+    note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in (*record.notes, *notes))
+    return (
+        f"<header><h1>{html.escape(record.name)}</h1>"
+        f'<p class="summary">{html.escape(record.source)} &middot; {status or "-"} &middot; '
+        f"{len(record.trials)} trials ({counted or 'none'}) &middot; {best_text}</p>"
+        f"{note_html}</header>"
+    )
+
+
+def _plot_section(anchor: str, title: str, figure: go.Figure | None) -> str:
+    if figure is None:
+        return ""
+    return f'<section id="{anchor}"><h2>{title}</h2>{_plot(figure, anchor)}</section>'
+
+
+def _plot(figure: go.Figure, anchor: str) -> str:
+    body = figure.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"plot-{anchor}",
+        default_height="400px",
+        config={"displaylogo": False, "responsive": True},
+    )
+    return f'<div class="plot">{body}</div>'
+
+
+def _controller_section(record: ExperimentRecord) -> str:
+    figure = charts.controller_figure(record)
+    if figure is None:
+        return (
+            '<section id="controller"><h2>Controller</h2><p class="note">'
+            "No controller history in this record (see the note above).</p></section>"
+        )
+    return f'<section id="controller"><h2>Controller</h2>{_plot(figure, "controller")}</section>'
+
+
+def _conditions_section(record: ExperimentRecord) -> str:
+    metric = html.escape(record.objective.metric_name)
+    rows = []
+    for t in record.trials:
+        value = "" if t.objective is None else f"{t.objective:.4f}"
+        seconds = "" if t.seconds is None else f"{t.seconds:.1f}"
+        parameters = "" if t.parameters is None else f"{t.parameters:,}"
+        rows.append(
+            f'<tr><td class="num">{t.seq}</td><td>{html.escape(t.name)}</td>'
+            f'<td>{html.escape(t.condition.katib_name)}</td><td class="num">{value}</td>'
+            f'<td class="num">{seconds}</td><td class="num">{parameters}</td>'
+            f"<td>{html.escape(t.message)}</td></tr>"
+        )
+    table = (
+        f"<table><thead><tr><th>#</th><th>trial</th><th>condition</th><th>{metric}</th>"
+        "<th>seconds</th><th>parameters</th><th>why it ended so</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+    plot = _plot(charts.conditions_figure(record), "conditions")
+    return f'<section id="conditions"><h2>Trials</h2>{plot}{table}</section>'
+
+
+def _architectures_section(record: ExperimentRecord, pictures: Sequence[Picture]) -> str:
+    if not pictures:
+        return (
+            '<section id="architectures"><h2>Best architectures</h2>'
+            "<p>No trial has an objective value yet.</p></section>"
+        )
+    metric = html.escape(record.objective.metric_name)
+    parts = []
+    for picture in pictures:
+        t = picture.trial
+        size = f", {t.parameters:,} parameters" if t.parameters is not None else ""
+        drawing = (
+            _inline_svg(picture.svg)
+            if picture.svg is not None
+            else '<p class="note">No picture: Graphviz\'s dot is not installed.</p>'
+        )
+        layers = html.escape("\n".join(t.layers))
+        parts.append(
+            f'<div class="arch"><h3>#{picture.rank}: {html.escape(t.name)}, {metric} = '
+            f"{t.objective:.4f}{size}</h3>{drawing}<pre>{layers}</pre></div>"
+        )
+    return (
+        f'<section id="architectures"><h2>Best architectures (top {len(pictures)})</h2>'
+        f"{''.join(parts)}</section>"
+    )
+
+
+def _inline_svg(svg: str) -> str:
+    """Graphviz's SVG without its XML prologue and DOCTYPE, which HTML does not allow inline."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else ""
+
+
+def _settings_section(record: ExperimentRecord) -> str:
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+        for k, v in record.settings.items()
+    )
+    return f'<section id="settings"><h2>Settings</h2><table>{rows}</table></section>'
