@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 
 from katib_enas.core.katib import from_katib_json, to_katib_json
 from katib_enas.local.experiment import load_experiment
@@ -19,7 +20,11 @@ Validate = Callable[[Mapping[str, Any]], None]
 
 
 def _experiments() -> list[Path]:
-    return [p for p in EXPERIMENTS if "kind: Experiment" in p.read_text()]
+    return [
+        p
+        for p in EXPERIMENTS
+        if any((d or {}).get("kind") == "Experiment" for d in yaml.safe_load_all(p.read_text()))
+    ]
 
 
 @pytest.mark.parametrize("path", _experiments(), ids=lambda p: p.name)

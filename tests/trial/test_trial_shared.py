@@ -62,7 +62,7 @@ def test_a_shared_trial_trains_its_slice_pushes_and_reports(
     assert (status.version, status.global_step) == (1, 20)  # one push of one 20-step slice
     records = [json.loads(x) for x in (tmp_path / "metrics.json").read_text().splitlines()]
     assert {"Training-Accuracy", "Validation-Accuracy", "Validation-Loss"} <= set(records[0])
-    assert set(records[1]) == {"Test-Accuracy", "timestamp"}
+    assert set(records[1]) == {"Parameter-Count", "Test-Accuracy", "timestamp"}
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert 0.0 <= summary["final_validation_accuracy"] <= 1.0
     # The next child starts where the first left off: it pulls what the first pushed.
