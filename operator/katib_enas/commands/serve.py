@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import sys
 from pathlib import Path
 
 from katib_enas.core.errors import ServeError
@@ -69,4 +71,9 @@ def execute(args: argparse.Namespace) -> int:
         metrics=metrics,
     )
     serve_forever(started, args.grace)
-    return 0
+    # A call still learning when the grace period ends (a cold start of thousands of trials)
+    # would keep the process alive until it finished, past `--grace`: gRPC has cancelled it, and
+    # its trials are learned again from the history after a restart, so end now.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
