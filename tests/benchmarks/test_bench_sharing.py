@@ -40,8 +40,7 @@ from shared_support import children, network, shared_experiment
 
 from enas_trial.sharing.link import StoreLink
 from katib_enas.core import strategies
-from katib_enas.core.assignments import strip_sharing
-from katib_enas.core.sharing.reference import StoreReference, with_reference
+from katib_enas.core.sharing.reference import StoreReference, strip_sharing, with_reference
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.derive import sample
 from katib_enas.local.experiment import load_experiment

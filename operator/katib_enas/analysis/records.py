@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from katib_enas.core.katib import SUCCEEDED_LIKE, Condition, Objective, pick
 from katib_enas.core.spaces import describe, kind_of
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG
+from katib_enas.core.trials import parse_metric
 from katib_enas.core.updates import ControllerUpdate
 
 PARAMETER_COUNT = "Parameter-Count"  # the metric enas-trial reports (enas_trial.reporting)
@@ -112,11 +112,8 @@ def number(text: object) -> float | str:
     """A metric value as a number where it is one (Katib's strings, `unavailable` kept)."""
     if isinstance(text, int | float) and not isinstance(text, bool):
         return float(text)
-    try:
-        value = float(str(text))
-    except ValueError:
-        return str(text)
-    return value if math.isfinite(value) else str(text)
+    value = parse_metric(str(text))
+    return str(text) if value is None else value
 
 
 def picked_metrics(

@@ -51,6 +51,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from katib_enas.local.derive import derive
     from katib_enas.local.experiment import load_experiment
     from katib_enas.local.rundir import DERIVED_FILE, RunDir, RunError
 
@@ -64,7 +65,7 @@ def execute(args: argparse.Namespace) -> int:
         experiment = load_experiment(args.source)
         _require_sharing(experiment)
         out = args.out or Path()
-        ranked = _derive_remote(experiment, args.suggestion_address, args.count, out)
+        ranked = derive(experiment, args.suggestion_address, args.count, out, _progress)
         # On a cluster the retrain is a Job: write it unless asked to write it elsewhere.
         emit = args.emit_job or out / RETRAIN_JOB_FILE
         retrain = ""
@@ -90,24 +91,14 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _emit_job(path: Path, experiment: Experiment, best: Derived, epochs: int | None) -> None:
-    import yaml
-
-    from katib_enas.atomic import write_atomic
     from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG
-    from katib_enas.local.retrain_job import model_claim, retrain_job
+    from katib_enas.local.retrain_job import write_retrain_job
 
     label = f"derived-{best.rank}"
     assignments = {ARCHITECTURE: best.architecture, NN_CONFIG: best.nn_config}
-    job = retrain_job(experiment, assignments, epochs=epochs, label=label)
-    write_atomic(path, yaml.safe_dump_all([model_claim(experiment), job], sort_keys=False))
-    print(f"wrote {path}: Job {job['metadata']['name']} retrains {label} from scratch")
+    name = write_retrain_job(path, experiment, assignments, epochs=epochs, label=label)
+    print(f"wrote {path}: Job {name} retrains {label} from scratch")
     print(f"  kubectl apply -f {path}")
-
-
-def _derive_remote(experiment: Experiment, address: str, count: int, out: Path) -> list[Derived]:
-    from katib_enas.local.derive import derive
-
-    return derive(experiment, address, count, out, _progress)
 
 
 def _progress(number: int, total: int, accuracy: float) -> None:

@@ -85,15 +85,12 @@ def _model(found: dict[str, Any]) -> tuple[Any, str]:
 
 
 def _emit(args: argparse.Namespace, experiment: Any, record: Any) -> None:
-    import yaml
-
     from katib_enas.analysis.selection import choose_trial
-    from katib_enas.atomic import write_atomic
-    from katib_enas.local.retrain_job import model_claim, retrain_job
+    from katib_enas.local.retrain_job import write_retrain_job
 
     trial = choose_trial(record, args.trial)
-    job = retrain_job(experiment, trial.assignments, epochs=args.epochs, label=trial.name)
-    documents = [model_claim(experiment), job]
-    write_atomic(args.emit_job, yaml.safe_dump_all(documents, sort_keys=False))
-    print(f"wrote {args.emit_job}: Job {job['metadata']['name']} retrains {trial.name}")
+    name = write_retrain_job(
+        args.emit_job, experiment, trial.assignments, epochs=args.epochs, label=trial.name
+    )
+    print(f"wrote {args.emit_job}: Job {name} retrains {trial.name}")
     print(f"  kubectl apply -f {args.emit_job}")

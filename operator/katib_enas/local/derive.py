@@ -21,7 +21,7 @@ from pathlib import Path
 import grpc
 
 from katib_enas.atomic import write_atomic
-from katib_enas.core.assignments import strip_sharing
+from katib_enas.core.sharing.reference import strip_sharing
 from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG, describe
 from katib_enas.local.experiment import Experiment
 from katib_enas.local.launch import container_argv, container_env, map_local

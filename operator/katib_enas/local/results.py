@@ -11,7 +11,6 @@ prints the exact command that carries on.
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -24,6 +23,7 @@ from rich.table import Table
 from katib_enas.atomic import write_atomic
 from katib_enas.core.katib import ACTIVE, SUCCEEDED_LIKE, Condition, Objective, parse_time
 from katib_enas.core.spaces import describe
+from katib_enas.core.trials import parse_metric
 from katib_enas.local.store import StoredTrial
 
 # The order the summary line counts conditions in.
@@ -197,11 +197,8 @@ def numeric_observation(
 
 
 def to_number(text: str) -> float | str:
-    try:
-        value = float(text)
-    except ValueError:
-        return text
-    return value if math.isfinite(value) else text
+    value = parse_metric(text)
+    return text if value is None else value
 
 
 def write_results(run_dir: Path, summary: RunSummary, objective: Objective) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from katib_enas.core.assignments import strip_sharing
 from katib_enas.core.katib import unquote
+from katib_enas.core.sharing.reference import strip_sharing
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG
 from katib_enas.local.experiment import Experiment
 from katib_enas.local.launch import TrialCommandError, container_argv

@@ -2,8 +2,8 @@
 here: our trial image from the Experiment's template, the architecture and `nn_config` (weight
 sharing stripped), the full schedule, the model saved to a volume.
 
-Pure: it builds the manifest (a dict) and talks to no cluster. `katib-enas results --emit-job`
-writes it (with the volume claim from `model_claim`); `derive` may call it for any architecture.
+It builds the manifests (dicts) and talks to no cluster; `write_retrain_job` writes them, with
+the volume claim from `model_claim`, for `katib-enas results --emit-job` and `katib-enas derive`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,12 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from katib_enas.atomic import write_atomic
 from katib_enas.local.experiment import Experiment
 from katib_enas.local.launch import container_argv
 from katib_enas.local.retrain_command import (
@@ -104,3 +108,18 @@ def model_claim(experiment: Experiment, size: str = "1Gi") -> dict[str, Any]:
         },
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": size}}},
     }
+
+
+def write_retrain_job(
+    path: Path,
+    experiment: Experiment,
+    assignments: Mapping[str, str],
+    *,
+    epochs: int | None,
+    label: str,
+) -> str:
+    """The model claim and the retrain Job as one YAML file at `path` (for `kubectl apply -f`),
+    written atomically; returns the Job's name."""
+    job = retrain_job(experiment, assignments, epochs=epochs, label=label)
+    write_atomic(path, yaml.safe_dump_all([model_claim(experiment), job], sort_keys=False))
+    return str(job["metadata"]["name"])

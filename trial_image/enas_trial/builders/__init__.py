@@ -3,14 +3,13 @@ subpackage beside `macro/` plus one line in `BUILDERS`."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 
 from enas_trial.builders.base import Builder, Plan
 from enas_trial.builders.macro import MacroBuilder
 from enas_trial.builders.micro import MicroBuilder
 from katib_enas.core.errors import InvalidArchitectureError
-from katib_enas.core.katib import from_katib_json
+from katib_enas.core.spaces.assignment_json import decode_json
 
 BUILDERS: Mapping[str, Builder] = {
     builder.kind: builder for builder in (MacroBuilder(), MicroBuilder())
@@ -19,12 +18,7 @@ BUILDERS: Mapping[str, Builder] = {
 
 def builder_for(nn_config: str) -> Builder:
     """The builder of the kind `nn_config` names (stock configs name none: macro)."""
-    try:
-        config = from_katib_json(nn_config)
-    except json.JSONDecodeError as error:
-        raise InvalidArchitectureError(
-            f"nn_config: not valid JSON ({error.msg} at {error.pos})"
-        ) from None
+    config = decode_json(nn_config, "nn_config")
     kind = config.get("kind", "macro") if isinstance(config, dict) else "macro"
     builder = BUILDERS.get(kind) if isinstance(kind, str) else None
     if builder is None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from katib_enas.core.errors import InvalidArchitectureError
 from katib_enas.core.katib import from_katib_json, to_katib_json
-from katib_enas.core.spaces.assignment_json import is_int
+from katib_enas.core.spaces.assignment_json import decode_json, is_int
 from katib_enas.core.spaces.base import NN_CONFIG
 
 SHARED = "shared"
@@ -60,10 +60,7 @@ def with_reference(assignments: dict[str, str], reference: StoreReference) -> di
 
 def reference_of(nn_config: str) -> StoreReference | None:
     """The store reference in an `nn_config` value, or None when it shares no weights."""
-    try:
-        config = from_katib_json(nn_config)
-    except ValueError:
-        raise InvalidArchitectureError("nn_config: not valid JSON") from None
+    config = decode_json(nn_config, NN_CONFIG)
     if not isinstance(config, dict) or SHARED not in config:
         return None
     shared = config[SHARED]
@@ -79,3 +76,13 @@ def reference_of(nn_config: str) -> StoreReference | None:
             raise InvalidArchitectureError(f"nn_config.shared.{key}: expected an integer >= {low}")
         numbers[key] = value
     return StoreReference(shared["address"], shared["experiment"], **numbers)
+
+
+def strip_sharing(nn_config: str) -> str:
+    """`nn_config` without its store reference (the inverse of `with_reference`), in Katib's
+    quoting; unchanged when it has none. Retraining and exporting build the child from scratch
+    with the full schedule, so they drop the key first."""
+    config = decode_json(nn_config, NN_CONFIG)
+    if not isinstance(config, dict) or SHARED not in config:
+        return nn_config
+    return to_katib_json({key: value for key, value in config.items() if key != SHARED})

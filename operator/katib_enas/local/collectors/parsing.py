@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from katib_enas.core.katib import UNAVAILABLE, format_time, is_rfc3339, parse_time, pick
+from katib_enas.core.trials import parse_metric
 
 DEFAULT_FILTER = r"([\w|-]+)\s*=\s*([+-]?\d*(\.\d+)?([Ee][+-]?\d+)?)"
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -146,7 +147,7 @@ def summarize(logs: Sequence[MetricLog]) -> dict[str, MetricSummary]:
             when = parse_time(ZERO_TIME)
         order.setdefault(log.name, []).append((when, index, log.value))
     for name, entries in order.items():
-        numbers = [v for v in (_number(value) for _, _, value in entries) if v is not None]
+        numbers = [v for v in (parse_metric(value) for _, _, value in entries) if v is not None]
         latest = max(entries, key=lambda e: (e[0], e[1]))[2]
         low = _format(min(numbers)) if numbers else UNAVAILABLE
         high = _format(max(numbers)) if numbers else UNAVAILABLE
@@ -161,15 +162,7 @@ def objective_value(
     summary = summaries.get(metric)
     if summary is None:
         return None
-    return _number(summary.pick(strategy))
-
-
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+    return parse_metric(summary.pick(strategy))
 
 
 def _format(value: float) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from katib_enas.core.assignments import strip_sharing
 from katib_enas.core.errors import InvalidArchitectureError
 from katib_enas.core.katib import from_katib_json, to_katib_json
+from katib_enas.core.sharing.reference import strip_sharing
 
 CONFIG = {"num_layers": 1, "input_sizes": [8, 8, 1], "output_sizes": [10], "embedding": {}}
 
