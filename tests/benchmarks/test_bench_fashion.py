@@ -3,8 +3,9 @@ children, and does sharing buy retrained quality per unit of compute?
 
 `test_bench_fashion_ranking`:
   - ground truth: 30 architectures drawn uniformly from `fashion-shared.yaml`'s space, each
-    trained from scratch by a real `enas-trial` for one epoch (the stand-alone search's trial)
-    with two seeds; their seed-to-seed Kendall tau is the ceiling any cheap score can reach;
+    trained from scratch by a real `enas-trial` for 400 steps (half an epoch, a full cosine
+    schedule: `--max-steps`) with two seeds; their seed-to-seed Kendall tau is the ceiling any
+    cheap score can reach;
   - for each of 3 search seeds, a weight-sharing search (`katib-enas run fashion-shared.yaml`),
     then every one of the 30 scored by `enas-trial --evaluate-shared` against the search's
     store, zero-shot and after `--finetune-steps` 20 and 40 (what `derive` does);
@@ -58,6 +59,7 @@ from katib_enas.core.sharing.reference import reference_of, strip_sharing, with_
 
 ARCHITECTURES = 30
 ARCHITECTURE_SEED = 7
+TRUTH_FLAGS = ("--max-steps=400",)
 SEARCH_SEEDS = (1, 2, 3)
 FINETUNE = (0, 20, 40)
 TRIALS = 60  # as fashion-shared.yaml
@@ -78,7 +80,9 @@ def _truth(work: Path) -> tuple[list[dict[str, str]], list[dict[int, dict[str, A
     archs = uniform_architectures(FASHION_SHARED, ARCHITECTURES, ARCHITECTURE_SEED)
     jobs = [(i, seed) for seed in (1, 2) for i in range(len(archs))]
     results = parallel(
-        lambda job: train_alone(archs[job[0]], job[1], 1, work / "truth" / f"arch-{job[0]}"),
+        lambda job: train_alone(
+            archs[job[0]], job[1], 1, work / "truth" / f"arch-{job[0]}", TRUTH_FLAGS
+        ),
         jobs,
     )
     per_arch: list[dict[int, dict[str, Any]]] = [{} for _ in archs]
@@ -160,7 +164,7 @@ def test_bench_fashion_ranking() -> None:
     seed1 = [r[1]["test_accuracy"] for r in per_arch]
     seed2 = [r[2]["test_accuracy"] for r in per_arch]
     print(
-        f"ground truth: {len(archs)} uniform architectures, 1 epoch from scratch, seeds 1-2; "
+        f"ground truth: {len(archs)} uniform architectures, 400 steps from scratch, seeds 1-2; "
         f"test accuracy {min(truth):.4f}..{max(truth):.4f} (mean {statistics.mean(truth):.4f})"
     )
     print(_row("seed 1 vs seed 2 (ceiling)", ranking(seed1, seed2)))

@@ -105,7 +105,8 @@ def train_alone(
 ) -> dict[str, Any]:
     """The child trained from scratch by a real `enas-trial`: its summary plus `cpu_seconds`."""
     work.mkdir(parents=True, exist_ok=True)
-    summary = work / f"summary-{seed}-{epochs}.json"
+    tag = "".join(f"-{flag.lstrip('-')}" for flag in extra)
+    summary = work / f"summary-{seed}-{epochs}{tag}.json"
     if not summary.is_file():
         done = run_process(
             [str(BIN / "enas-trial"), *TRIAL_FLAGS, f"--num_epochs={epochs}", f"--seed={seed}",
