@@ -189,8 +189,8 @@ def test_gpu_micro_search_is_the_papers_micro_setting_on_parallel_gpu_trials() -
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
 
 
-def test_stock_enas_gpu_is_repointed_at_our_images(shared_dir: Path) -> None:
-    stock = yaml.safe_load((shared_dir / "katib" / "examples" / "enas-gpu.yaml").read_text())
+def test_stock_enas_gpu_is_repointed_at_our_images(katib_dir: Path) -> None:
+    stock = yaml.safe_load((katib_dir / "examples" / "enas-gpu.yaml").read_text())
     ours = _experiment("enas-gpu")
     assert ours["spec"]["nasConfig"] == stock["spec"]["nasConfig"]
     for key in ("parallelTrialCount", "maxTrialCount"):
