@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         module = _load(module_name)
         if module is None:
             continue
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        text = getattr(module, "HELPS", {}).get(name, module.HELP)
+        command = sub.add_parser(name, help=text, description=text)
         module.configure(command)
         command.set_defaults(_module=module)
     return parser

@@ -19,6 +19,7 @@ import plotly.offline
 from katib_enas import __version__
 from katib_enas.analysis import charts
 from katib_enas.analysis.records import ExperimentRecord, TrialRow
+from katib_enas.local.results import no_best
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -82,7 +83,7 @@ def _header(record: ExperimentRecord, notes: Sequence[str]) -> str:
         f"best trial <b>{html.escape(best.name)}</b>: {html.escape(record.objective.metric_name)}"
         f" = {best.objective:.4f}"
         if best is not None and best.objective is not None
-        else "no trial succeeded yet"
+        else no_best(record.status)
     )
     status = html.escape(record.status + (f" ({record.reason})" if record.reason else ""))
     counted = ", ".join(f"{n} {html.escape(c)}" for c, n in sorted(counts.items()))

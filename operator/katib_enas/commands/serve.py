@@ -56,6 +56,8 @@ def execute(args: argparse.Namespace) -> int:
     from katib_enas.service.metrics import ServiceMetrics
     from katib_enas.service.server import serve_forever, start_server
 
+    if args.workers < 2:
+        raise ServeError("--workers: must be at least 2 (one stays free for Katib's health probe)")
     if args.memory_limit < 0:
         raise ServeError("--memory-limit: must be >= 0 bytes")
     metrics = ServiceMetrics(memory_limit_bytes=args.memory_limit or cgroup_memory_limit())

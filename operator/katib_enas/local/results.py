@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -103,16 +105,18 @@ def as_shown(trial: StoredTrial, run_status: str) -> StoredTrial:
 def render(summary: RunSummary, console: Console, *, objective: Objective) -> None:
     """Print the summary table and the best trial."""
     counts = ", ".join(
-        f"{summary.counts[c.katib_name]} {c.katib_name.lower()}"
+        f"{summary.counts[c.katib_name]} {condition_words(c)}"
         for c in CONDITION_ORDER
         if summary.counts.get(c.katib_name)
     )
     console.print(
         f"[bold]{summary.experiment}[/bold]: {summary.status}"
         + (f" ({summary.reason})" if summary.reason else "")
-        + f"; {len(summary.trials)} trial(s): {counts or 'none'}"
+        + f"; {len(summary.trials)} trial{'' if len(summary.trials) == 1 else 's'}: "
+        + (counts or "none")
     )
-    table = Table(show_lines=False)
+    # No vertical rules and no outer padding: the whole table fits 60 columns with its values.
+    table = Table(show_lines=False, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("#", justify="right", no_wrap=True)
     # Names and conditions are what people grep and copy: never cut or wrapped, whatever the
     # width (a pipe or a file gets 80 columns); the note wraps instead.
@@ -122,8 +126,9 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
         no_wrap=True,
         min_width=_widest(t.condition.katib_name for t in summary.trials),
     )
-    table.add_column(objective.metric_name, justify="right")
-    table.add_column("seconds", justify="right")
+    # Values are what the table is for: never squeezed to `0.…` on a narrow terminal.
+    table.add_column(objective.metric_name, justify="right", min_width=len("0.0000"))
+    table.add_column("seconds", justify="right", no_wrap=True)
     table.add_column("note")
     for trial in summary.trials:
         mark = "*" if summary.best is not None and trial.name == summary.best.name else ""
@@ -138,7 +143,7 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
         )
     console.print(table)
     if summary.best is None:
-        console.print("no trial succeeded yet")
+        console.print(no_best(summary.status))
     else:
         best = summary.best
         console.print(
@@ -155,6 +160,17 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
     if summary.resume_command:
         console.print("the run was interrupted; carry on with:", markup=False)
         console.print(f"  {summary.resume_command}", markup=False, soft_wrap=True)
+
+
+def condition_words(condition: Condition) -> str:
+    """`metrics unavailable`, `early stopped`: Katib's names as words in a sentence."""
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", condition.katib_name).lower()
+
+
+def no_best(status: str) -> str:
+    """What to say when no trial has an objective value: "yet" only while it can change."""
+    finished = status not in ("", "Running", INTERRUPTED)
+    return "no trial succeeded" if finished else "no trial succeeded yet"
 
 
 def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, object]:

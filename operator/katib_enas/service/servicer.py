@@ -34,6 +34,11 @@ MAX_REQUEST_NUMBER = 10_000
 LearnListener = Callable[[str, LearnReport], None]
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 trial`, `3 trials`: log lines people read."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 class SuggestionServicer(pb_grpc.SuggestionServicer):
     """The ENAS suggestion service; one instance serves any number of experiments."""
 
@@ -87,10 +92,10 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             self.on_learned(request.experiment.name, report)
         if report.learned:
             log.info(
-                "experiment %s: learned from %d trial(s) (%d updates%s) in %.3fs; suggesting %d",
+                "experiment %s: learned from %s (%s%s) in %.3f s; suggesting %d",
                 request.experiment.name,
-                report.learned,
-                report.updates,
+                counted(report.learned, "trial"),
+                counted(report.updates, "policy update") if report.updates else "no policy update",
                 ", replayed" if report.replayed else "",
                 report.seconds,
                 count,
