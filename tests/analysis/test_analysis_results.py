@@ -191,7 +191,7 @@ def test_results_writes_the_files_of_a_local_run_and_a_valid_retrain_job(
     [
         (["nope"], ALLOWED, "experiment 'nope' not found in namespace 'katib-enas'"),
         ([NAME], {("get", "experiments")}, "the Kubernetes API answered 403 Forbidden"),
-        ([NAME, "--trial", "x"], ALLOWED, "--trial and --epochs go with --emit-job"),
+        ([NAME, "--trial", "x"], ALLOWED, "--trial, --within and --epochs go with --emit-job"),
         ([NAME, "--top", "0"], ALLOWED, "--top: must be at least 1"),
     ],
 )

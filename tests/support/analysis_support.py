@@ -42,8 +42,10 @@ def make_run(
     status: str = "Succeeded",
     seed: int = 0,
     trials: list[tuple[Condition, float | None, str]] | None = None,
+    parameters: list[int] | None = None,
 ) -> list[str]:
-    """A run directory as `katib-enas run` leaves it; returns the trial names."""
+    """A run directory as `katib-enas run` leaves it; returns the trial names. `parameters`:
+    each trial's Parameter-Count (default 12345 for all)."""
     run_dir.mkdir(parents=True)
     shutil.copy(experiment_file, run_dir / "experiment.yaml")
     text = (run_dir / "experiment.yaml").read_text().replace("name: enas-digits", f"name: {name}")
@@ -59,11 +61,12 @@ def make_run(
         store.add_trial(trial, list(space.encode(space.sample_uniform(generator)).items()), {})
         store.set_running(trial, f"2026-01-01T00:{index:02d}:00.000000Z")
         observation: dict[str, dict[str, str]] = {}
+        size = parameters[index] if parameters is not None else 12345
         if value is not None:
             observation = {
                 "Validation-Accuracy": {"min": "0.1", "max": str(value), "latest": str(value)},
                 "Test-Accuracy": {"min": "0.5", "max": "0.5", "latest": "0.5"},
-                "Parameter-Count": {"min": "12345", "max": "12345", "latest": "12345"},
+                "Parameter-Count": dict.fromkeys(("min", "max", "latest"), str(size)),
             }
         store.finish_trial(
             trial,

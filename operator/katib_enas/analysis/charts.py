@@ -131,24 +131,49 @@ def conditions_figure(record: ExperimentRecord) -> go.Figure:
 
 
 def size_figure(record: ExperimentRecord) -> go.Figure | None:
-    """Objective against parameter count: is a smaller child as good?"""
+    """Objective against parameter count: is a smaller child as good? The Pareto front (no
+    other trial is both better and smaller) joined by a line, the best trial starred."""
     trials = [t for t in record.trials if t.objective is not None and t.parameters is not None]
     if not trials:
         return None
-    figure = go.Figure(
-        go.Scatter(
-            x=[t.parameters for t in trials],
-            y=[t.objective for t in trials],
-            mode="markers",
-            marker={"size": 9, "color": "#1f77b4"},
-            text=[t.name for t in trials],
-            hovertemplate="%{text}<br>%{x:,} parameters: %{y:.4f}<extra></extra>",
+    metric = record.objective.metric_name
+    hover = "%{text}<br>%{x:,} parameters: %{y:.4f}<extra></extra>"
+    figure = go.Figure()
+    figure.add_scatter(
+        x=[t.parameters for t in trials],
+        y=[t.objective for t in trials],
+        mode="markers",
+        name="trials",
+        marker={"size": 9, "color": "#9ecae1"},
+        text=[t.name for t in trials],
+        hovertemplate=hover,
+    )
+    front = record.pareto()
+    if front:
+        figure.add_scatter(
+            x=[t.parameters for t in front],
+            y=[t.objective for t in front],
+            mode="lines+markers",
+            name="Pareto front (nothing smaller is as good)",
+            line={"shape": "hv", "color": "#1f77b4", "width": 2},
+            marker={"size": 10, "color": "#1f77b4"},
+            text=[t.name for t in front],
+            hovertemplate=hover,
         )
-    )
+    best = record.best
+    if best is not None and best.parameters is not None:
+        figure.add_scatter(
+            x=[best.parameters],
+            y=[best.objective],
+            mode="markers",
+            name=f"best: {best.name}",
+            marker={"size": 18, "symbol": "star", "color": "#d62728"},
+            text=[best.name],
+            hovertemplate=hover,
+        )
     figure.update_layout(
-        title=f"{record.objective.metric_name} against size",
-        xaxis_title="parameters",
-        yaxis_title=record.objective.metric_name,
+        title=f"{metric} against size", xaxis_title="parameters", yaxis_title=metric
     )
+    figure.update_xaxes(type="log")
     figure.update_layout(**LAYOUT)
     return figure

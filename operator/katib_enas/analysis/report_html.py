@@ -18,7 +18,7 @@ import plotly.offline
 
 from katib_enas import __version__
 from katib_enas.analysis import charts
-from katib_enas.analysis.records import ExperimentRecord, TrialRow
+from katib_enas.analysis.records import TEST_ACCURACY, ExperimentRecord, TrialRow
 from katib_enas.local.results import no_best
 
 _STYLE = """
@@ -59,7 +59,7 @@ def render(
         _plot_section("objective", "Objective", charts.objective_figure(record, baseline)),
         _controller_section(record),
         _conditions_section(record),
-        _plot_section("size", "Size", charts.size_figure(record)),
+        _size_section(record),
         _architectures_section(record, pictures),
         _settings_section(record),
     ]
@@ -81,7 +81,7 @@ def _header(record: ExperimentRecord, notes: Sequence[str]) -> str:
     best = record.best
     best_text = (
         f"best trial <b>{html.escape(best.name)}</b>: {html.escape(record.objective.metric_name)}"
-        f" = {best.objective:.4f}"
+        f" = {best.objective:.4f}{_size(best)}{_tie_note(record)}"
         if best is not None and best.objective is not None
         else no_best(record.status)
     )
@@ -94,6 +94,22 @@ def _header(record: ExperimentRecord, notes: Sequence[str]) -> str:
         f"{len(record.trials)} trials ({counted or 'none'}) &middot; {best_text}</p>"
         f"{note_html}</header>"
     )
+
+
+def _size(trial: TrialRow) -> str:
+    parts = [f"{trial.parameters:,} parameters"] if trial.parameters is not None else []
+    if trial.test_accuracy is not None:
+        parts.append(f"{TEST_ACCURACY} {trial.test_accuracy:.4f}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _tie_note(record: ExperimentRecord) -> str:
+    """Said when the best value is shared: which one is shown and why."""
+    ranked = record.ranked()
+    tied = [t for t in ranked if t.objective == ranked[0].objective]
+    if len(tied) < 2:
+        return ""
+    return f"; {len(tied)} trials tie at this value: the smallest is named (ties go by size)"
 
 
 def _plot_section(anchor: str, title: str, figure: go.Figure | None) -> str:
@@ -124,25 +140,63 @@ def _controller_section(record: ExperimentRecord) -> str:
 
 
 def _conditions_section(record: ExperimentRecord) -> str:
-    metric = html.escape(record.objective.metric_name)
-    rows = []
-    for t in record.trials:
-        value = "" if t.objective is None else f"{t.objective:.4f}"
-        seconds = "" if t.seconds is None else f"{t.seconds:.1f}"
-        parameters = "" if t.parameters is None else f"{t.parameters:,}"
-        rows.append(
-            f'<tr><td class="num">{t.seq}</td><td>{html.escape(t.name)}</td>'
-            f'<td>{html.escape(t.condition.katib_name)}</td><td class="num">{value}</td>'
-            f'<td class="num">{seconds}</td><td class="num">{parameters}</td>'
-            f"<td>{html.escape(t.message)}</td></tr>"
-        )
-    table = (
-        f"<table><thead><tr><th>#</th><th>trial</th><th>condition</th><th>{metric}</th>"
-        "<th>seconds</th><th>parameters</th><th>why it ended so</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
     plot = _plot(charts.conditions_figure(record), "conditions")
+    table = trials_table(record, record.trials, with_message=True)
     return f'<section id="conditions"><h2>Trials</h2>{plot}{table}</section>'
+
+
+def trials_table(
+    record: ExperimentRecord, trials: Sequence[TrialRow], *, with_message: bool
+) -> str:
+    """Trials as a table: value, Test-Accuracy (where any trial reported it), seconds, size."""
+    metric = html.escape(record.objective.metric_name)
+    with_test = any(t.test_accuracy is not None for t in record.trials)
+    best = record.best
+    rows = []
+    for t in trials:
+        mark = " &#9733;" if best is not None and t.name == best.name else ""
+        cells = [
+            f'<td class="num">{t.seq}</td><td>{html.escape(t.name)}{mark}</td>',
+            f"<td>{html.escape(t.condition.katib_name)}</td>",
+            f'<td class="num">{_number(t.objective)}</td>',
+            f'<td class="num">{_number(t.test_accuracy)}</td>' if with_test else "",
+            f'<td class="num">{"" if t.seconds is None else f"{t.seconds:.1f}"}</td>',
+            f'<td class="num">{"" if t.parameters is None else f"{t.parameters:,}"}</td>',
+            f"<td>{html.escape(t.message)}</td>" if with_message else "",
+        ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    heads = [
+        "#",
+        "trial",
+        "condition",
+        metric,
+        *([TEST_ACCURACY] if with_test else []),
+        "seconds",
+        "parameters",
+        *(["why it ended so"] if with_message else []),
+    ]
+    head = "".join(f"<th>{h}</th>" for h in heads)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _size_section(record: ExperimentRecord) -> str:
+    figure = charts.size_figure(record)
+    if figure is None:
+        return ""
+    front = record.pareto()
+    table = trials_table(record, front, with_message=False)
+    return (
+        f'<section id="size"><h2>Size</h2>{_plot(figure, "size")}'
+        f"<h3>Pareto front: {len(front)} trial{'s' if len(front) != 1 else ''} that nothing "
+        "smaller beats (&#9733; the best)</h3>"
+        f"{table}<p>To retrain the smallest trial within a tolerance of the best: "
+        "<code>katib-enas pick RUN_DIR --within 0.5%</code> (add <code>--emit-job FILE</code> "
+        "for a cluster Job).</p></section>"
+    )
 
 
 def _architectures_section(record: ExperimentRecord, pictures: Sequence[Picture]) -> str:
@@ -156,6 +210,8 @@ def _architectures_section(record: ExperimentRecord, pictures: Sequence[Picture]
     for picture in pictures:
         t = picture.trial
         size = f", {t.parameters:,} parameters" if t.parameters is not None else ""
+        if t.test_accuracy is not None:
+            size += f", {TEST_ACCURACY} {t.test_accuracy:.4f}"
         drawing = (
             _inline_svg(picture.svg)
             if picture.svg is not None

@@ -27,7 +27,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="also write a retrain Job (and its model volume claim) for the best trial here",
     )
-    parser.add_argument("--trial", help="with --emit-job: retrain this trial instead")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--trial", help="with --emit-job: retrain this trial instead")
+    which.add_argument(
+        "--within",
+        metavar="TOLERANCE",
+        help="with --emit-job: retrain the smallest trial within this tolerance of the best "
+        "(0.005 in the metric's units, or 0.5%% of the best value)",
+    )
     parser.add_argument(
         "--epochs", type=int, help="with --emit-job: epochs (default: the search trials')"
     )
@@ -42,8 +49,8 @@ def execute(args: argparse.Namespace) -> int:
         raise RunError("--top: must be at least 1")
     if args.epochs is not None and args.epochs < 1:
         raise RunError("--epochs: must be at least 1")
-    if args.emit_job is None and (args.trial or args.epochs):
-        raise RunError("--trial and --epochs go with --emit-job")
+    if args.emit_job is None and (args.trial or args.epochs or args.within):
+        raise RunError("--trial, --within and --epochs go with --emit-job")
     found, trials = cluster_source.fetch(
         args.experiment, args.namespace, kubeconfig=args.kubeconfig, context=args.context
     )
@@ -85,10 +92,13 @@ def _model(found: dict[str, Any]) -> tuple[Any, str]:
 
 
 def _emit(args: argparse.Namespace, experiment: Any, record: Any) -> None:
-    from katib_enas.analysis.selection import choose_trial
+    from katib_enas.analysis.selection import choose_trial, parse_within, smallest_within
     from katib_enas.local.retrain_job import write_retrain_job
 
-    trial = choose_trial(record, args.trial)
+    if args.within is not None:
+        trial = smallest_within(record, parse_within(args.within))
+    else:
+        trial = choose_trial(record, args.trial)
     name = write_retrain_job(
         args.emit_job, experiment, trial.assignments, epochs=args.epochs, label=trial.name
     )

@@ -23,7 +23,14 @@ from rich.console import Console
 from rich.table import Table
 
 from katib_enas.atomic import write_atomic
-from katib_enas.core.katib import ACTIVE, SUCCEEDED_LIKE, Condition, Objective, parse_time
+from katib_enas.core.katib import (
+    ACTIVE,
+    SUCCEEDED_LIKE,
+    Condition,
+    Objective,
+    parse_time,
+    pick,
+)
 from katib_enas.core.spaces import describe
 from katib_enas.core.trials import parse_metric
 from katib_enas.local.store import StoredTrial
@@ -38,6 +45,9 @@ CONDITION_ORDER = (
     Condition.KILLED,
     Condition.EARLYSTOPPED,
 )
+# Metrics enas-trial reports beside the objective (enas_trial.reporting).
+PARAMETER_COUNT = "Parameter-Count"
+TEST_ACCURACY = "Test-Accuracy"
 INTERRUPTED = "Interrupted"  # the run's status after Ctrl-C or SIGTERM
 INTERRUPTED_NOTE = "interrupted; --resume runs it again"
 
@@ -58,16 +68,33 @@ class RunSummary:
 
 
 def best_trial(trials: Sequence[StoredTrial], objective: Objective) -> StoredTrial | None:
-    """The trial with the best objective value (earliest on ties), as Katib's
-    `currentOptimalTrial`: among the trials that finished with an observation, Succeeded or
-    EarlyStopped."""
+    """The trial with the best objective value, as Katib's `currentOptimalTrial`: among the
+    trials that finished with an observation, Succeeded or EarlyStopped. On ties the one with
+    fewer parameters (Katib takes the earliest; equal accuracy should not cost size), then the
+    earliest; the report ranks the same way."""
     best: StoredTrial | None = None
     for trial in trials:
         if trial.condition not in SUCCEEDED_LIKE or trial.objective is None:
             continue
-        if best is None or objective.better(trial.objective, best.objective):
+        if (
+            best is None
+            or objective.better(trial.objective, best.objective)
+            or (trial.objective == best.objective and _smaller(trial, best, objective))
+        ):
             best = trial
     return best
+
+
+def metric_value(trial: StoredTrial, name: str, objective: Objective) -> float | None:
+    """A metric the trial reported, by the Experiment's metric strategy, as a number."""
+    values = trial.observation.get(name)
+    return None if values is None else parse_metric(pick(values, objective.strategy(name)))
+
+
+def _smaller(trial: StoredTrial, than: StoredTrial, objective: Objective) -> bool:
+    size = metric_value(trial, PARAMETER_COUNT, objective)
+    other = metric_value(than, PARAMETER_COUNT, objective)
+    return size is not None and (other is None or size < other)
 
 
 def summarize_run(  # noqa: PLR0917
@@ -128,9 +155,13 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
     )
     # Values are what the table is for: never squeezed to `0.…` on a narrow terminal.
     table.add_column(objective.metric_name, justify="right", min_width=len("0.0000"))
+    tests = [metric_value(t, TEST_ACCURACY, objective) for t in summary.trials]
+    with_test = any(v is not None for v in tests)
+    if with_test:
+        table.add_column(TEST_ACCURACY, justify="right", min_width=len("0.0000"))
     table.add_column("seconds", justify="right", no_wrap=True)
     table.add_column("note")
-    for trial in summary.trials:
+    for trial, test in zip(summary.trials, tests, strict=True):
         mark = "*" if summary.best is not None and trial.name == summary.best.name else ""
         value = "" if trial.objective is None else f"{trial.objective:.4f}"
         table.add_row(
@@ -138,6 +169,7 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
             trial.name,
             trial.condition.katib_name,
             value,
+            *([_number(test)] if with_test else []),
             _seconds(trial),
             trial.message,
         )
@@ -233,6 +265,10 @@ def trial_seconds(trial: StoredTrial) -> float | None:
         return None
     delta = parse_time(trial.completion_time) - parse_time(trial.start_time)
     return delta.total_seconds()
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
 
 
 def _seconds(trial: StoredTrial) -> str:
