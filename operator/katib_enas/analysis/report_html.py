@@ -19,7 +19,7 @@ import plotly.offline
 from katib_enas import __version__
 from katib_enas.analysis import charts
 from katib_enas.analysis.records import TEST_ACCURACY, ExperimentRecord, TrialRow
-from katib_enas.local.results import no_best
+from katib_enas.core.katib import no_best
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1100px;

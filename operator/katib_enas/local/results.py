@@ -28,6 +28,7 @@ from katib_enas.core.katib import (
     SUCCEEDED_LIKE,
     Condition,
     Objective,
+    no_best,
     parse_time,
     pick,
 )
@@ -197,12 +198,6 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
 def condition_words(condition: Condition) -> str:
     """`metrics unavailable`, `early stopped`: Katib's names as words in a sentence."""
     return re.sub(r"(?<!^)(?=[A-Z])", " ", condition.katib_name).lower()
-
-
-def no_best(status: str) -> str:
-    """What to say when no trial has an objective value: "yet" only while it can change."""
-    finished = status not in ("", "Running", INTERRUPTED)
-    return "no trial succeeded" if finished else "no trial succeeded yet"
 
 
 def best_trial_document(summary: RunSummary, objective: Objective) -> dict[str, object]:

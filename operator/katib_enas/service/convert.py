@@ -96,6 +96,7 @@ def trials_from_proto(trials: Iterable[pb.Trial]) -> list[TrialRecord]:
                 assignments={a.name: a.value for a in trial.spec.parameter_assignments.assignments},
                 metrics={m.name: m.value for m in status.observation.metrics},
                 completion_time=status.completion_time,
+                start_time=status.start_time,
             )
         )
     return records

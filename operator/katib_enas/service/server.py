@@ -26,7 +26,7 @@ from katib_enas.core.errors import ServeError
 from katib_enas.core.sharing.reference import katib_address
 from katib_enas.katib_api import pb_grpc
 from katib_enas.service.metrics import ServiceMetrics
-from katib_enas.service.servicer import LearnListener, SuggestionServicer
+from katib_enas.service.servicer import LearnListener, RequestListener, SuggestionServicer
 from katib_enas.service.sessions import Sessions
 from katib_enas.service.shared_weights import SharedWeightsServicer
 from katib_enas.service.stores import Stores
@@ -85,6 +85,7 @@ def start_server(
     metrics: ServiceMetrics | None = None,
     advertise: str | None = None,
     on_learned: LearnListener | None = None,
+    on_request: RequestListener | None = None,
 ) -> SuggestionServer:
     """Start a suggestion server on `address` (port 0: any free port, see `.port`).
 
@@ -112,7 +113,7 @@ def start_server(
 
     sessions = Sessions(state_dir, address_of)
     stores = Stores(state_dir, os.environ.get(EXPERIMENT_ENV, "").strip() or None)
-    servicer = SuggestionServicer(metrics, sessions, stores, on_learned)
+    servicer = SuggestionServicer(metrics, sessions, stores, on_learned, on_request)
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
     sw_grpc.add_SharedWeightsServicer_to_server(
         SharedWeightsServicer(metrics, sessions, stores), server

@@ -7,16 +7,18 @@ INTERNAL). A reply never holds a different number of assignments than was asked 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import grpc
 
 from katib_enas.core.errors import InvalidSettingsError
 from katib_enas.core.settings import ECHOED
 from katib_enas.core.strategies import LearnReport
+from katib_enas.core.trials import TrialRecord
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service import sessions
 from katib_enas.service.convert import (
+    ExperimentInput,
     experiment_from_proto,
     reply_from_assignments,
     trials_from_proto,
@@ -32,6 +34,10 @@ MAX_REQUEST_NUMBER = 10_000
 # Called with (experiment name, report) after every GetSuggestions that learned: the local runner
 # keeps the controller's per-update history this way (Prometheus keeps only the latest values).
 LearnListener = Callable[[str, LearnReport], None]
+# Called with what every GetSuggestions said (the experiment, its trials as Katib sent them),
+# after the reply is built: `katib-enas serve`'s live report keeps the latest of each. It must
+# only keep references: it runs on the gRPC path.
+RequestListener = Callable[[ExperimentInput, Sequence[TrialRecord]], None]
 
 
 def counted(number: int, noun: str) -> str:
@@ -48,11 +54,13 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
         sessions: Sessions,
         stores: Stores,
         on_learned: LearnListener | None = None,
+        on_request: RequestListener | None = None,
     ) -> None:
         self.metrics = metrics
         self.sessions = sessions
         self.stores = stores
         self.on_learned = on_learned
+        self.on_request = on_request
 
     def ValidateAlgorithmSettings(  # noqa: N802 (gRPC method name)
         self, request: pb.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
@@ -75,7 +83,8 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             raise InvalidSettingsError(
                 f"current_request_number must be in 0..{MAX_REQUEST_NUMBER}, got {count}"
             )
-        session = self.sessions.get(experiment_from_proto(request.experiment))
+        experiment = experiment_from_proto(request.experiment)
+        session = self.sessions.get(experiment)
         trials = trials_from_proto(request.trials)
         key = int(request.total_request_number) * 1_000_003 + len(trials)
         with session.lock:
@@ -88,6 +97,8 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             architectures = session.strategy.suggest(count, key) if count else []
             assignments = [session.assignments(a) for a in architectures]
         self.metrics.record_request(request.experiment.name, report, len(assignments))
+        if self.on_request is not None:
+            self.on_request(experiment, trials)
         if report.learned and self.on_learned is not None:
             self.on_learned(request.experiment.name, report)
         if report.learned:
