@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from katib_enas.core.katib import Condition
+from katib_enas.core.sharing.reference import StoreReference, with_reference
 from katib_enas.core.updates import ControllerUpdate
 from katib_enas.local.experiment import load_experiment
 from katib_enas.local.store import Store
@@ -43,6 +44,7 @@ def make_run(
     seed: int = 0,
     trials: list[tuple[Condition, float | None, str]] | None = None,
     parameters: list[int] | None = None,
+    shared: bool = False,
 ) -> list[str]:
     """A run directory as `katib-enas run` leaves it; returns the trial names. `parameters`:
     each trial's Parameter-Count (default 12345 for all)."""
@@ -58,7 +60,12 @@ def make_run(
     for index, (condition, value, message) in enumerate(trials or TRIALS):
         trial = f"{name}-t{index + 1}"
         names.append(trial)
-        store.add_trial(trial, list(space.encode(space.sample_uniform(generator)).items()), {})
+        assignments = space.encode(space.sample_uniform(generator))
+        if shared:  # as a weight-sharing search hands them out
+            assignments = with_reference(
+                assignments, StoreReference("127.0.0.1:1", name, 5, 50, 64)
+            )
+        store.add_trial(trial, list(assignments.items()), {})
         store.set_running(trial, f"2026-01-01T00:{index:02d}:00.000000Z")
         observation: dict[str, dict[str, str]] = {}
         size = parameters[index] if parameters is not None else 12345

@@ -14,9 +14,10 @@ from katib_enas.analysis.records import ExperimentRecord, TrialRow, parameter_co
 from katib_enas.analysis.settings import settings_of
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Objective
+from katib_enas.local.derived_file import read_derived
 from katib_enas.local.experiment import load_experiment
 from katib_enas.local.results import as_shown, trial_seconds
-from katib_enas.local.rundir import RunDir
+from katib_enas.local.rundir import DERIVED_FILE, RunDir
 from katib_enas.local.store import Store, StoredTrial
 
 NO_HISTORY = (
@@ -55,6 +56,7 @@ def record_from_run_dir(path: Path, flag: str = "run_dir") -> ExperimentRecord:
         trials=trials,
         controller=controller,
         notes=() if controller else (NO_HISTORY,),
+        derived=tuple(read_derived(path / DERIVED_FILE)),
     )
 
 

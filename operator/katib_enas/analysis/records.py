@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from katib_enas.core.katib import SUCCEEDED_LIKE, Condition, Objective, pick
+from katib_enas.core.sharing.reference import shares_weights
 from katib_enas.core.spaces import describe, kind_of
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG
 from katib_enas.core.trials import parse_metric
 from katib_enas.core.updates import ControllerUpdate
+from katib_enas.local.derived_file import DerivedEntry
 
 PARAMETER_COUNT = "Parameter-Count"  # the metrics enas-trial reports (enas_trial.reporting)
 TEST_ACCURACY = "Test-Accuracy"
@@ -78,6 +80,12 @@ class ExperimentRecord:
     trials: tuple[TrialRow, ...]
     controller: tuple[ControllerUpdate, ...] = ()
     notes: tuple[str, ...] = field(default=())  # what is missing and why (no controller history)
+    derived: tuple[DerivedEntry, ...] = ()  # a local run's derived.json (`katib-enas derive`)
+
+    @property
+    def shares_weights(self) -> bool:
+        """Whether its trials trained on shared weights (their scores only rank children)."""
+        return any(shares_weights(t.assignments) for t in self.trials)
 
     @property
     def best(self) -> TrialRow | None:

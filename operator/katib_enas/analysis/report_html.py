@@ -20,6 +20,7 @@ from katib_enas import __version__
 from katib_enas.analysis import charts
 from katib_enas.analysis.records import TEST_ACCURACY, ExperimentRecord, TrialRow
 from katib_enas.core.katib import no_best
+from katib_enas.core.sharing.reference import SHARED_SCORE_NOTE
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -60,6 +61,7 @@ def render(
         _controller_section(record),
         _conditions_section(record),
         _size_section(record),
+        _derived_section(record),
         _architectures_section(record, pictures),
         _settings_section(record),
     ]
@@ -87,7 +89,10 @@ def _header(record: ExperimentRecord, notes: Sequence[str]) -> str:
     )
     status = html.escape(record.status + (f" ({record.reason})" if record.reason else ""))
     counted = ", ".join(f"{n} {html.escape(c)}" for c, n in sorted(counts.items()))
-    note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in (*record.notes, *notes))
+    shared = (SHARED_SCORE_NOTE,) if record.shares_weights else ()
+    note_html = "".join(
+        f'<p class="note">{html.escape(n)}</p>' for n in (*shared, *record.notes, *notes)
+    )
     return (
         f"<header><h1>{html.escape(record.name)}</h1>"
         f'<p class="summary">{html.escape(record.source)} &middot; {status or "-"} &middot; '
@@ -226,6 +231,34 @@ def _architectures_section(record: ExperimentRecord, pictures: Sequence[Picture]
         f'<section id="architectures"><h2>Best architectures (top {len(pictures)})</h2>'
         f"{''.join(parts)}</section>"
     )
+
+
+def _derived_section(record: ExperimentRecord) -> str:
+    """With weight sharing: `derive`'s ranking once it ran, else how to get one."""
+    if not record.derived and not record.shares_weights:
+        return ""
+    if not record.derived:
+        body = (
+            "<p>The trials' scores only rank children. Rank the trained controller's best "
+            "architectures with <code>katib-enas derive RUN_DIR</code> (while the run's store "
+            "is there), then retrain one with <code>katib-enas retrain RUN_DIR --derived "
+            "1</code>.</p>"
+        )
+    else:
+        rows = "".join(
+            f'<tr><td class="num">{e.rank}</td><td class="num">'
+            f"{'' if e.score is None else f'{e.score:.4f}'}</td>"
+            f"<td>{html.escape(e.score_name)}</td>"
+            f"<td><pre>{html.escape(chr(10).join(e.layers))}</pre></td></tr>"
+            for e in record.derived
+        )
+        body = (
+            "<p>Ranked by <code>katib-enas derive</code> (derived.json); retrain one with "
+            "<code>katib-enas retrain RUN_DIR --derived RANK</code>.</p><table><thead><tr>"
+            "<th>rank</th><th>score</th><th>scored as</th><th>layers</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    return f'<section id="derived"><h2>Derived architectures</h2>{body}</section>'
 
 
 def _inline_svg(svg: str) -> str:

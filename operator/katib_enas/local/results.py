@@ -32,8 +32,10 @@ from katib_enas.core.katib import (
     parse_time,
     pick,
 )
+from katib_enas.core.sharing.reference import SHARED_SCORE_NOTE, shares_weights
 from katib_enas.core.spaces import describe
 from katib_enas.core.trials import parse_metric
+from katib_enas.local.derived_file import DerivedEntry
 from katib_enas.local.store import StoredTrial
 
 # The order the summary line counts conditions in.
@@ -66,6 +68,9 @@ class RunSummary:
     # The commands that go on from here (empty: not known, e.g. in a test without a run dir).
     resume_command: str = ""
     retrain_command: str = ""
+    # With weight sharing: the scores only rank, `derive` picks; its ranking once it ran.
+    derive_command: str = ""
+    derived: tuple[DerivedEntry, ...] = ()
 
 
 def best_trial(trials: Sequence[StoredTrial], objective: Objective) -> StoredTrial | None:
@@ -106,10 +111,12 @@ def summarize_run(  # noqa: PLR0917
     objective: Objective,
     run_dir: str = "",
     resume_command: str = "",
+    derived: Sequence[DerivedEntry] = (),
 ) -> RunSummary:
     shown = [as_shown(t, status) for t in trials]
     counts = Counter(t.condition.katib_name for t in shown)
     best = best_trial(shown, objective)
+    shared = best is not None and shares_weights(best.assignment_dict)
     return RunSummary(
         experiment,
         status,
@@ -118,7 +125,11 @@ def summarize_run(  # noqa: PLR0917
         best,
         tuple(shown),
         resume_command if status == INTERRUPTED else "",
-        f"katib-enas retrain {run_dir} --trial {best.name}" if run_dir and best else "",
+        f"katib-enas retrain {run_dir} --trial {best.name}"
+        if run_dir and best and not shared
+        else "",
+        f"katib-enas derive {run_dir}" if run_dir and shared else "",
+        tuple(derived),
     )
 
 
@@ -190,9 +201,30 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
     if summary.retrain_command and not summary.resume_command:
         console.print("retrain it from scratch and save the model:", markup=False)
         console.print(f"  {summary.retrain_command}", markup=False, soft_wrap=True)
+    if summary.derive_command or summary.derived:
+        _render_sharing(summary, console)
     if summary.resume_command:
         console.print("the run was interrupted; carry on with:", markup=False)
         console.print(f"  {summary.resume_command}", markup=False, soft_wrap=True)
+
+
+def _render_sharing(summary: RunSummary, console: Console) -> None:
+    """A weight-sharing run: what its scores are, and `derive` rather than `retrain --trial`."""
+    console.print(f"note: {SHARED_SCORE_NOTE}", markup=False, soft_wrap=True)
+    if summary.derived:
+        console.print("derived architectures (derived.json), best first:", markup=False)
+        for entry in summary.derived[:3]:
+            score = "" if entry.score is None else f" {entry.score_name} {entry.score:.4f}:"
+            console.print(
+                f"  #{entry.rank}{score} {'; '.join(entry.layers)}", markup=False, soft_wrap=True
+            )
+    elif summary.derive_command and not summary.resume_command:
+        console.print("rank the trained controller's best architectures:", markup=False)
+        console.print(f"  {summary.derive_command}", markup=False, soft_wrap=True)
+    if summary.derive_command and not summary.resume_command:
+        run_dir = summary.derive_command.removeprefix("katib-enas derive ")
+        console.print("then retrain the first from scratch:", markup=False)
+        console.print(f"  katib-enas retrain {run_dir} --derived 1", markup=False, soft_wrap=True)
 
 
 def condition_words(condition: Condition) -> str:

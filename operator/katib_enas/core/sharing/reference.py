@@ -10,9 +10,10 @@ Stock trials ignore keys they do not know. No torch here: the trial reads it bef
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from katib_enas.core.errors import InvalidArchitectureError
+from katib_enas.core.errors import InvalidArchitectureError, KatibEnasError
 from katib_enas.core.katib import from_katib_json, to_katib_json
 from katib_enas.core.spaces.assignment_json import decode_json, is_int
 from katib_enas.core.spaces.base import NN_CONFIG
@@ -76,6 +77,21 @@ def reference_of(nn_config: str) -> StoreReference | None:
             raise InvalidArchitectureError(f"nn_config.shared.{key}: expected an integer >= {low}")
         numbers[key] = value
     return StoreReference(shared["address"], shared["experiment"], **numbers)
+
+
+def shares_weights(assignments: Mapping[str, str]) -> bool:
+    """Whether a trial trained with the experiment's shared weights (False when unreadable)."""
+    try:
+        return reference_of(assignments.get(NN_CONFIG, "")) is not None
+    except KatibEnasError:
+        return False
+
+
+SHARED_SCORE_NOTE = (
+    "with weight sharing a trial's score is the accuracy of a child on the experiment's shared "
+    "weights after one slice of training: it ranks children, it is not a final accuracy "
+    "(`katib-enas derive` ranks the trained controller's best; `retrain` gives the accuracy)"
+)
 
 
 def strip_sharing(nn_config: str) -> str:
