@@ -223,3 +223,16 @@ def test_report_and_status_refuse_with_one_line(
     paths = {"run": str(run_dir), "missing": str(tmp_path / "nothing")}
     result = katib_enas(*(a.format(**paths) for a in args))
     assert message.format(**paths) in one_error_line(result, args[0])
+
+
+def test_the_report_draws_each_trials_per_epoch_curve_from_the_run_database(
+    fake_run: tuple[Path, list[str]], katib_enas: Command
+) -> None:
+    run_dir, names = fake_run
+    assert katib_enas("report", run_dir).returncode == 0
+    page = (run_dir / "report.html").read_text()
+    curves = page.split('<section id="curves">', 1)[1].split("</section>", 1)[0]
+    assert "Learning curves" in curves
+    assert f"#1 {names[2]}" in curves  # the best (0.97) in colour, named in the legend
+    assert "[0.485,0.873,0.97]" in curves.replace(" ", "")  # its three epochs, in order
+    assert names[1] not in curves  # a failed trial logged nothing

@@ -15,6 +15,7 @@ import torch
 from katib_enas.core.katib import Condition
 from katib_enas.core.sharing.reference import StoreReference, with_reference
 from katib_enas.core.updates import ControllerUpdate
+from katib_enas.local.collectors.parsing import MetricLog
 from katib_enas.local.experiment import load_experiment
 from katib_enas.local.store import Store
 
@@ -22,6 +23,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 DIGITS = REPO_ROOT / "manifests" / "local" / "digits.yaml"
 MICRO = REPO_ROOT / "manifests" / "local" / "digits-micro.yaml"
 KATIB_ENAS = str(Path(sys.executable).parent / "katib-enas")
+METRIC = "Validation-Accuracy"
 
 # (condition, objective, message) of the trials a fake run holds, in creation order.
 TRIALS: list[tuple[Condition, float | None, str]] = [
@@ -75,6 +77,14 @@ def make_run(
                 "Test-Accuracy": {"min": "0.5", "max": "0.5", "latest": "0.5"},
                 "Parameter-Count": dict.fromkeys(("min", "max", "latest"), str(size)),
             }
+        if value is not None:  # three epochs' reports climbing to the final value
+            store.add_logs(
+                trial,
+                [
+                    MetricLog(f"2026-01-01T00:{index:02d}:{10 * e:02d}Z", METRIC, str(v))
+                    for e, v in enumerate((value / 2, value * 0.9, value), start=1)
+                ],
+            )
         store.finish_trial(
             trial,
             condition=condition,

@@ -177,3 +177,47 @@ def size_figure(record: ExperimentRecord) -> go.Figure | None:
     figure.update_xaxes(type="log")
     figure.update_layout(**LAYOUT)
     return figure
+
+
+CURVE_COLOURS = ("#d62728", "#1f77b4", "#2ca02c")  # the best three; the others in grey
+
+
+def curves_figure(record: ExperimentRecord) -> go.Figure | None:
+    """Each trial's objective over its reports (epochs): the best three in colour."""
+    if not record.curves:
+        return None
+    top = [t.name for t in record.ranked()[: len(CURVE_COLOURS)]]
+    metric = record.objective.metric_name
+    figure = go.Figure()
+    others = [t for t in record.trials if t.name in record.curves and t.name not in top]
+    for trial in others:  # drawn first, under the best
+        values = record.curves[trial.name]
+        figure.add_scatter(
+            x=list(range(1, len(values) + 1)),
+            y=list(values),
+            mode="lines",
+            line={"color": "#c7c7c7", "width": 1},
+            name=trial.name,
+            showlegend=False,
+            hovertemplate=f"{trial.name}<br>report %{{x}}: %{{y:.4f}}<extra></extra>",
+        )
+    for rank, name in enumerate(top):
+        values = record.curves.get(name, ())
+        if not values:
+            continue
+        figure.add_scatter(
+            x=list(range(1, len(values) + 1)),
+            y=list(values),
+            mode="lines+markers",
+            line={"color": CURVE_COLOURS[rank], "width": 2},
+            name=f"#{rank + 1} {name}",
+            hovertemplate=f"{name}<br>report %{{x}}: %{{y:.4f}}<extra></extra>",
+        )
+    figure.update_layout(
+        title=f"{metric} over each trial's training (grey: the others)",
+        xaxis_title="report (epoch)",
+        yaxis_title=metric,
+    )
+    figure.update_xaxes(tickformat="d")
+    figure.update_layout(**LAYOUT)
+    return figure

@@ -30,7 +30,8 @@ EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
 NO_HISTORY = (
     "no controller history: on a cluster it is in the suggestion service's Prometheus metrics "
     "(katib_enas_latest_reward, katib_enas_reward_baseline, katib_enas_policy_entropy_nats; "
-    "see the Katib ENAS dashboard)"
+    "see the Katib ENAS dashboard) and in its live report (kubectl port-forward "
+    "deployment/<experiment>-<algorithm> 8000, then http://localhost:8000/report)"
 )
 # A trial's current condition: the terminal ones first (Katib keeps Running=False beside them).
 _PRECEDENCE = (

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from katib_enas.analysis.records import ExperimentRecord, TrialRow, parameter_count, picked_metrics
+from katib_enas.analysis.records import (
+    ExperimentRecord,
+    TrialRow,
+    curve,
+    parameter_count,
+    picked_metrics,
+)
 from katib_enas.analysis.settings import settings_of
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Objective
@@ -43,6 +49,8 @@ def record_from_run_dir(path: Path, flag: str = "run_dir") -> ExperimentRecord:
         reason = store.get_meta("reason", "") or ""
         trials = tuple(_row(as_shown(t, status), experiment.objective) for t in store.trials())
         controller = tuple(store.controller_updates())
+        metric = experiment.objective.metric_name
+        curves = {t.name: curve([log.value for log in store.logs(t.name, metric)]) for t in trials}
     finally:
         store.close()
     return ExperimentRecord(
@@ -57,6 +65,7 @@ def record_from_run_dir(path: Path, flag: str = "run_dir") -> ExperimentRecord:
         controller=controller,
         notes=() if controller else (NO_HISTORY,),
         derived=tuple(read_derived(path / DERIVED_FILE)),
+        curves={name: values for name, values in curves.items() if values},
     )
 
 

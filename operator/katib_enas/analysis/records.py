@@ -81,6 +81,9 @@ class ExperimentRecord:
     controller: tuple[ControllerUpdate, ...] = ()
     notes: tuple[str, ...] = field(default=())  # what is missing and why (no controller history)
     derived: tuple[DerivedEntry, ...] = ()  # a local run's derived.json (`katib-enas derive`)
+    # Each trial's objective metric as reported over its training (per epoch for enas-trial),
+    # from Katib's observation logs: trial name -> values in report order.
+    curves: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def shares_weights(self) -> bool:
@@ -259,3 +262,9 @@ def best_so_far(trials: Sequence[TrialRow], objective: Objective) -> list[float 
             best = trial.objective
         out.append(best)
     return out
+
+
+def curve(values: Sequence[str]) -> tuple[float, ...]:
+    """A metric's logged values (Katib's strings) as numbers, skipping those that are none."""
+    numbers = (parse_metric(v) for v in values)
+    return tuple(v for v in numbers if v is not None)

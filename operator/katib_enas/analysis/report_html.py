@@ -58,6 +58,7 @@ def render(
     sections = [
         _header(record, notes),
         _plot_section("objective", "Objective", charts.objective_figure(record, baseline)),
+        _plot_section("curves", "Learning curves", charts.curves_figure(record)),
         _controller_section(record),
         _conditions_section(record),
         _size_section(record),

@@ -22,6 +22,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--top", type=int, default=3, help="architectures drawn in the report (default: 3)"
     )
     parser.add_argument(
+        "--db-manager",
+        metavar="HOST:PORT",
+        help="Katib's DB manager, for each trial's per-epoch curve (from a laptop: kubectl -n "
+        "kubeflow port-forward svc/katib-db-manager 6789, then localhost:6789)",
+    )
+    parser.add_argument(
         "--emit-job",
         type=Path,
         metavar="FILE",
@@ -60,6 +66,15 @@ def execute(args: argparse.Namespace) -> int:
         space = experiment.search_space()
         summary = space.summary() if space is not None else ""
     record = cluster_source.record_from_objects(found, trials, summary)
+    if args.db_manager:
+        import dataclasses
+
+        from katib_enas.analysis.observation_logs import fetch_curves
+
+        curves = fetch_curves(
+            args.db_manager, [t.name for t in record.trials], record.objective.metric_name
+        )
+        record = dataclasses.replace(record, curves=curves)
     out = args.out if args.out is not None else Path("results") / args.experiment
     written = write_artefacts(record, out, top=args.top)
     for note in written.notes:
