@@ -101,6 +101,8 @@ def test_the_live_report_opens_in_chromium_with_the_trials_and_the_controller_pl
     controller = page.split('<section id="controller">', 1)[1].split("</section>", 1)[0]
     assert 'class="main-svg"' in controller  # plotly drew the controller's updates
     assert "No controller history" not in controller
+    assert 'id="plot-decisions"' in controller  # what it learned, decision by decision
+    assert "layer 0: operation" in controller
     assert page.count('class="main-svg"') >= 4  # objective, controller, conditions, size
     assert "live view from the suggestion service" in page
 

@@ -14,7 +14,7 @@ import torch
 
 from katib_enas.core.katib import Condition
 from katib_enas.core.sharing.reference import StoreReference, with_reference
-from katib_enas.core.updates import ControllerUpdate
+from katib_enas.core.updates import ControllerUpdate, Decision
 from katib_enas.local.collectors.parsing import MetricLog
 from katib_enas.local.experiment import load_experiment
 from katib_enas.local.store import Store
@@ -95,7 +95,10 @@ def make_run(
             observation=observation,
         )
     store.add_controller_updates(
-        [ControllerUpdate(n, 4, 0.5 + n / 10, 0.5 + n / 20, 0.1, 3.0 - n / 10) for n in (1, 2, 3)]
+        [
+            ControllerUpdate(n, 4, 0.5 + n / 10, 0.5 + n / 20, 0.1, 3.0 - n / 10, _decisions(n))
+            for n in (1, 2, 3)
+        ]
     )
     store.set_meta("experiment", name)
     store.set_meta("status", status)
@@ -105,6 +108,17 @@ def make_run(
 
 
 Command = Callable[..., subprocess.CompletedProcess[str]]
+OPERATIONS = tuple(f"op {i}" for i in range(6))
+
+
+def _decisions(update: int) -> tuple[Decision, ...]:
+    """A controller that learns `op 5` for layer 0 and to skip from layer 0 to layer 1."""
+    rest = (1 - 0.25 * update) / 5
+    return (
+        Decision("layer 0: operation", OPERATIONS, (*[rest] * 5, 0.25 * update)),
+        Decision("layer 1: operation", OPERATIONS, (1 / 6,) * 6),
+        Decision("layer 1: input from layer 0", ("no", "yes"), (1 - 0.3 * update, 0.3 * update)),
+    )
 
 
 def one_error_line(result: subprocess.CompletedProcess[str], command: str) -> str:

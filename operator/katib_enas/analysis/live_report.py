@@ -7,7 +7,8 @@ controller's history lives only in the service. Katib sends every trial in each
 `GetSuggestions` call; the servicer hands that list (already converted) and each controller
 update here. What the gRPC path pays is keeping a reference: the latest trial list per
 experiment replaces the previous one, so memory is one request's trials per experiment, for at
-most `MAX_EXPERIMENTS` experiments, plus at most `MAX_UPDATES` controller updates each.
+most `MAX_EXPERIMENTS` experiments, plus at most `MAX_UPDATES` controller updates each (the
+per-decision probabilities of at most `MAX_DECISION_UPDATES` of them).
 Pages are built when asked for, one build at a time, and the last one is cached until a new
 request arrives: a browser left open costs a build per new trial at most.
 """
@@ -18,7 +19,7 @@ import html
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from katib_enas.analysis.live_source import record_from_service
@@ -31,6 +32,9 @@ from katib_enas.service.web import Page, PageSource
 
 MAX_EXPERIMENTS = 8  # Katib runs one service per experiment; a shared `serve` may see more
 MAX_UPDATES = 10_000  # a 1,000-trial search with batches of 1 makes 1,000
+# Updates whose per-decision probabilities are kept for the heatmap (a large macro space has
+# ~1,300 per update): past this, every other one drops them, oldest first, evenly thinned.
+MAX_DECISION_UPDATES = 256
 REFRESH_S = 60  # the report page reloads itself this often
 HTML = "text/html; charset=utf-8"
 NO_EXPERIMENT = (
@@ -83,6 +87,7 @@ class LiveReport:
                 seen.updates[update.number] = update
             while len(seen.updates) > MAX_UPDATES:
                 seen.updates.popitem(last=False)
+            _thin_decisions(seen.updates)
             seen.version += 1
 
     # --- the pages ---------------------------------------------------------------------------
@@ -167,6 +172,15 @@ class LiveReport:
             f'(<a href="metrics">Prometheus metrics</a>):</p><ul>{items}</ul>'
         )
         return Page(HTML, _small_page("katib-enas", body, raw=True))
+
+
+def _thin_decisions(updates: OrderedDict[int, ControllerUpdate]) -> None:
+    """Keep at most `MAX_DECISION_UPDATES` updates' decisions, spread over the whole search."""
+    kept = [number for number, u in updates.items() if u.decisions]
+    if len(kept) <= MAX_DECISION_UPDATES:
+        return
+    for number in kept[:-1:2]:  # every other one, never the latest
+        updates[number] = replace(updates[number], decisions=())
 
 
 def _small_page(title: str, text: str, *, raw: bool = False) -> bytes:

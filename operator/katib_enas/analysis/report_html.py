@@ -125,14 +125,15 @@ def _plot_section(anchor: str, title: str, figure: go.Figure | None) -> str:
 
 
 def _plot(figure: go.Figure, anchor: str) -> str:
+    height = figure.layout.height or 400  # a heatmap grows with its rows
     body = figure.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=f"plot-{anchor}",
-        default_height="400px",
+        default_height=f"{height}px",
         config={"displaylogo": False, "responsive": True},
     )
-    return f'<div class="plot">{body}</div>'
+    return f'<div class="plot" style="height: {height}px">{body}</div>'
 
 
 def _controller_section(record: ExperimentRecord) -> str:
@@ -142,7 +143,18 @@ def _controller_section(record: ExperimentRecord) -> str:
             '<section id="controller"><h2>Controller</h2><p class="note">'
             "No controller history in this record (see the note above).</p></section>"
         )
-    return f'<section id="controller"><h2>Controller</h2>{_plot(figure, "controller")}</section>'
+    heatmap = charts.decisions_figure(record)
+    learned = (
+        "<p>What it learned: each decision's probabilities, averaged over the update's batch "
+        "(the LSTM follows each trial's earlier choices), as its last gradient step found "
+        "them.</p>" + _plot(heatmap, "decisions")
+        if heatmap is not None
+        else ""
+    )
+    return (
+        f'<section id="controller"><h2>Controller</h2>{_plot(figure, "controller")}'
+        f"{learned}</section>"
+    )
 
 
 def _conditions_section(record: ExperimentRecord) -> str:
