@@ -177,6 +177,10 @@ def test_validate_command_exit_codes(
     assert result.stderr.strip() == (
         "katib-enas validate: error: apiVersion: required ('kubeflow.org/v1beta1')"
     )
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("apiVersion: kubeflow.org/v1beta1\nkind: Experiment\n", encoding="utf-8")
+    result = katib_enas("validate", bare, cwd=tmp_path)
+    assert result.stderr.strip() == "katib-enas validate: error: metadata, spec: required"
     missing = katib_enas("validate", tmp_path / "nope.yaml", cwd=tmp_path)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 

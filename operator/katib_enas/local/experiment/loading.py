@@ -77,6 +77,9 @@ def check_document(raw: object) -> Checked:
             raise InvalidExperimentError(f"{key}: required ({expected!r})")
         if doc[key] != expected:
             raise InvalidExperimentError(f"{key}: expected {expected!r}, got {doc[key]!r}")
+    missing = [key for key in ("metadata", "spec") if doc.get(key) is None]
+    if missing:  # every one at once: a new manifest often lacks both
+        raise InvalidExperimentError(f"{', '.join(missing)}: required")
     shape.check(doc, EXPERIMENT, registry(), "", EXPERIMENT_POLICY)
     decoded = _decoded(doc)
     if not isinstance(decoded.get("spec"), dict):
