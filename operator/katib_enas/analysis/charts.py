@@ -164,7 +164,7 @@ def controller_figure(record: ExperimentRecord) -> go.Figure | None:
     figure.update_layout(
         title="Controller: reward, baseline and entropy per update", xaxis_title="update"
     )
-    figure.update_xaxes(tickformat="d")
+    figure.update_xaxes(**_whole_numbers(len(updates)))
     figure.update_yaxes(title_text="reward", secondary_y=False)
     figure.update_yaxes(title_text="entropy (nats)", secondary_y=True)
     figure.update_layout(**LAYOUT)
@@ -332,7 +332,13 @@ def decisions_figure(record: ExperimentRecord) -> go.Figure | None:
         height=max(400, 120 + HEATMAP_ROW_PX * len(rows)),
     )
     figure.update_yaxes(autorange="reversed", tickfont={"size": 10})
-    figure.update_xaxes(tickformat="d")
+    figure.update_xaxes(**_whole_numbers(len(updates)))
     figure.update_layout(**LAYOUT)
     figure.update_layout(margin={"l": 320})  # room for the decisions' names
     return figure
+
+
+def _whole_numbers(count: int) -> dict[str, object]:
+    """An axis of update numbers: one tick per update when there are few (plotly would put
+    ticks at halves and print `1 1 2 2`), whole numbers otherwise."""
+    return {"tickformat": "d", "dtick": 1} if count <= 20 else {"tickformat": "d"}
