@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from grpc_service import drive
+from PIL import Image, ImageStat
 from serve_process import Serve, running_serve
 
 from katib_enas.local.experiment import load_experiment
@@ -76,22 +77,7 @@ def test_the_live_report_opens_in_chromium_with_the_trials_and_the_controller_pl
     serve: Serve, tmp_path: Path
 ) -> None:
     trials = drive(serve.suggestion, _experiment(), ACCURACIES)
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser is not None, "chromium not found: run `bash scripts/install-tools.sh`"
-    dom = subprocess.run(
-        [
-            browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
-            "--v=0", f"--user-data-dir={tmp_path / 'profile'}",
-            # Nothing resolves but the port-forwarded service: plotly.js must be in the page.
-            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            "--virtual-time-budget=15000", "--window-size=1200,2400", "--dump-dom",
-            f"http://{serve.metrics_target}/report",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )  # fmt: skip
+    dom = _chromium(f"http://{serve.metrics_target}/report", tmp_path, "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert console == [], console
@@ -105,6 +91,29 @@ def test_the_live_report_opens_in_chromium_with_the_trials_and_the_controller_pl
     assert "layer 0: operation" in controller
     assert page.count('class="main-svg"') >= 4  # objective, controller, conditions, size
     assert "live view from the suggestion service" in page
+    shot = tmp_path / "live.png"
+    taken = _chromium(f"http://{serve.metrics_target}/report", tmp_path, f"--screenshot={shot}")
+    assert taken.returncode == 0 and shot.is_file(), taken.stderr[-2000:]
+    image = Image.open(shot).convert("RGB")
+    assert min(ImageStat.Stat(image).stddev) > 20  # not blank: a failed page is one flat colour
+
+
+def _chromium(url: str, tmp_path: Path, action: str) -> subprocess.CompletedProcess[str]:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser is not None, "chromium not found: run `bash scripts/install-tools.sh`"
+    return subprocess.run(
+        [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr",
+            "--v=0", f"--user-data-dir={tmp_path / 'profile'}",
+            # Nothing resolves but the port-forwarded service: plotly.js must be in the page.
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+            "--virtual-time-budget=15000", "--window-size=1200,2400", action, url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
 
 
 def test_a_page_follows_new_trials_and_the_oldest_experiment_gives_way(serve: Serve) -> None:
