@@ -62,7 +62,8 @@ class LiveReport:
         self._seen: OrderedDict[str, _Seen] = OrderedDict()
         self._lock = threading.Lock()  # guards _seen (taken briefly, also on the gRPC path)
         self._build = threading.Lock()  # one page build at a time: bounded CPU
-        self._cache: tuple[tuple[str, int, str], Page] | None = None
+        self._cache: tuple[tuple[str, int, str], Page] | None = None  # the last page built
+        self._records: tuple[tuple[str, int], ExperimentRecord] | None = None  # and its record
 
     # --- the gRPC path: keep references, nothing more ------------------------------------
     def on_request(self, experiment: ExperimentInput, trials: Sequence[TrialRecord]) -> None:
@@ -109,6 +110,15 @@ class LiveReport:
             updates = list(seen.updates.values())
         return record_from_service(experiment, trials, updates, source=self.source)
 
+    def _record_of(self, name: str, version: int) -> ExperimentRecord | None:
+        """The record of `name` as of `version`, built once for all pages (under `_build`)."""
+        if self._records is None or self._records[0] != (name, version):
+            record = self.record(name)
+            if record is None:
+                return None
+            self._records = ((name, version), record)
+        return self._records[1]
+
     def _pick(self, name: str | None) -> _Seen | None:
         if name is None:
             return next(reversed(self._seen.values()), None)
@@ -128,8 +138,9 @@ class LiveReport:
             with self._build:
                 if self._cache is not None and self._cache[0] == key:
                     return self._cache[1]
-                record = self.record(key[0])
-                assert record is not None
+                record = self._record_of(key[0], key[1])
+                if record is None:  # dropped for a newer experiment meanwhile
+                    return Page(HTML, _small_page("Not found", "Dropped: see /."), "404 Not Found")
                 built = Page(types[kind], body(record))
                 self._cache = (key, built)
             return built
