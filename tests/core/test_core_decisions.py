@@ -46,6 +46,8 @@ def test_every_update_names_each_decision_and_its_probabilities(kind: str) -> No
         assert len(decision.probabilities) == len(decision.choices)
         assert math.isclose(sum(decision.probabilities), 1.0, abs_tol=1e-3), decision.label
     labels = [d.label for d in decisions]
+    assert len(set(labels)) == len(labels)  # one heatmap row group per decision
+    assert "decision 1" not in labels  # the kind names its decisions (not the generic names)
     if kind == "macro":
         layers = nas.graph.num_layers
         assert labels[:3] == [
@@ -53,7 +55,7 @@ def test_every_update_names_each_decision_and_its_probabilities(kind: str) -> No
         ]  # fmt: skip
         assert len(labels) == layers + layers * (layers - 1) // 2
         assert decisions[0].choices[0] == "convolution 3x3, 32 filters, stride 1"
-    else:
+    elif kind == "micro":
         assert labels[:4] == [
             "normal node 2: input 1", "normal node 2: input 2",
             "normal node 2: operation 1", "normal node 2: operation 2",
