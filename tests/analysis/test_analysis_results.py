@@ -162,6 +162,8 @@ def test_results_writes_the_files_of_a_local_run_and_a_valid_retrain_job(
     assert best == rows[2]["name"]
     page = (out / "report.html").read_text()
     assert f"cluster {NS}/{NAME}" in page and "katib_enas_latest_reward" in page
+    # The smoke Experiment uses StdOut: a trial's log is in the metrics sidecar.
+    assert f"kubectl -n {NS} logs &lt;trial pod&gt; -c metrics-logger-and-collector" in page
     # What the client asked: one GET, one LIST by label, nothing written.
     assert {(m, p.split("?")[0]) for m, p, _ in standin.state.requests} == {
         ("GET", f"/apis/kubeflow.org/v1beta1/namespaces/{NS}/experiments/{NAME}"),
