@@ -70,6 +70,7 @@ def test_the_tables_hold_every_trial_katib_sent(serve: Serve) -> None:
         a for a in ACCURACIES if a is not None
     ]
     assert all(int(r["parameters"]) > 0 for r in rows)  # planned from the assignments
+    assert float(rows[0]["seconds"]) == 3600.0  # from Katib's start and completion times
     assert _get(serve, "/report?experiment=nope")[0] == 404
 
 

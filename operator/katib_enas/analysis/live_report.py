@@ -18,16 +18,15 @@ from __future__ import annotations
 import html
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
 from katib_enas.analysis.live_source import record_from_service
 from katib_enas.analysis.records import ExperimentRecord, trials_csv, trials_json
 from katib_enas.core.strategies import LearnReport
-from katib_enas.core.trials import TrialRecord
 from katib_enas.core.updates import ControllerUpdate
-from katib_enas.service.convert import ExperimentInput
+from katib_enas.service.servicer import SeenRequest
 from katib_enas.service.web import Page, PageSource
 
 MAX_EXPERIMENTS = 8  # Katib runs one service per experiment; a shared `serve` may see more
@@ -47,8 +46,7 @@ NO_EXPERIMENT = (
 class _Seen:
     """One experiment as the service last saw it."""
 
-    experiment: ExperimentInput
-    trials: Sequence[TrialRecord]
+    request: SeenRequest
     updates: OrderedDict[int, ControllerUpdate] = field(default_factory=OrderedDict)
     version: int = 0  # bumped by every request and update: the cache key
 
@@ -66,14 +64,15 @@ class LiveReport:
         self._records: tuple[tuple[str, int], ExperimentRecord] | None = None  # and its record
 
     # --- the gRPC path: keep references, nothing more ------------------------------------
-    def on_request(self, experiment: ExperimentInput, trials: Sequence[TrialRecord]) -> None:
+    def on_request(self, request: SeenRequest) -> None:
+        name = request.experiment.name
         with self._lock:
-            seen = self._seen.get(experiment.name)
+            seen = self._seen.get(name)
             if seen is None:
-                seen = self._seen[experiment.name] = _Seen(experiment, trials)
-            seen.experiment, seen.trials = experiment, trials
+                seen = self._seen[name] = _Seen(request)
+            seen.request = request
             seen.version += 1
-            self._seen.move_to_end(experiment.name)
+            self._seen.move_to_end(name)
             while len(self._seen) > MAX_EXPERIMENTS:
                 self._seen.popitem(last=False)
 
@@ -106,9 +105,14 @@ class LiveReport:
             seen = self._pick(name)
             if seen is None:
                 return None
-            experiment, trials = seen.experiment, seen.trials
-            updates = list(seen.updates.values())
-        return record_from_service(experiment, trials, updates, source=self.source)
+            request, updates = seen.request, list(seen.updates.values())
+        return record_from_service(
+            request.experiment,
+            request.trials,
+            request.start_times(),
+            updates,
+            source=self.source,
+        )
 
     def _record_of(self, name: str, version: int) -> ExperimentRecord | None:
         """The record of `name` as of `version`, built once for all pages (under `_build`)."""
@@ -131,7 +135,7 @@ class LiveReport:
             name = query.get("experiment")
             with self._lock:
                 seen = self._pick(name)
-                key = None if seen is None else (seen.experiment.name, seen.version, kind)
+                key = None if seen is None else (seen.request.experiment.name, seen.version, kind)
             if key is None:
                 what = NO_EXPERIMENT if name is None else f"No experiment {name!r} seen here."
                 return Page(HTML, _small_page("Not found", what), "404 Not Found")
@@ -160,7 +164,7 @@ class LiveReport:
     def _index(self, _query: Mapping[str, str]) -> Page:
         with self._lock:
             rows = [
-                (name, len(seen.trials), len(seen.updates))
+                (name, len(seen.request.trials), len(seen.updates))
                 for name, seen in reversed(self._seen.items())
             ]
         if not rows:

@@ -8,7 +8,7 @@ local run, with no Kubernetes access: this module turns its view into the record
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from katib_enas.analysis.records import ExperimentRecord, TrialRow, number, parameter_count
 from katib_enas.core.errors import KatibEnasError
@@ -28,12 +28,16 @@ LIVE_NOTE = (
 def record_from_service(
     experiment: ExperimentInput,
     trials: Sequence[TrialRecord],
+    start_times: Mapping[str, str],
     controller: Sequence[ControllerUpdate],
     *,
     source: str,
 ) -> ExperimentRecord:
     """The record of what the service saw; `source` says where (shown in the report)."""
-    rows = tuple(_row(index, t, experiment) for index, t in enumerate(trials, start=1))
+    rows = tuple(
+        _row(index, t, start_times.get(t.name, ""), experiment)
+        for index, t in enumerate(trials, start=1)
+    )
     return ExperimentRecord(
         name=experiment.name,
         namespace="",
@@ -48,7 +52,7 @@ def record_from_service(
     )
 
 
-def _row(seq: int, trial: TrialRecord, experiment: ExperimentInput) -> TrialRow:
+def _row(seq: int, trial: TrialRecord, started: str, experiment: ExperimentInput) -> TrialRow:
     metrics = {name: number(value) for name, value in trial.metrics.items()}
     value = metrics.get(experiment.objective.metric_name)
     scored = trial.condition in SUCCEEDED_LIKE and isinstance(value, float)
@@ -58,20 +62,20 @@ def _row(seq: int, trial: TrialRecord, experiment: ExperimentInput) -> TrialRow:
         condition=trial.condition,
         objective=value if scored and isinstance(value, float) else None,
         metrics=metrics,
-        start_time=trial.start_time or None,
+        start_time=started or None,
         completion_time=trial.completion_time or None,
-        seconds=_seconds(trial),
+        seconds=_seconds(started, trial.completion_time),
         parameters=parameter_count(metrics, trial.assignments),
         assignments=dict(trial.assignments),
         message="",
     )
 
 
-def _seconds(trial: TrialRecord) -> float | None:
-    if not trial.start_time or not trial.completion_time:
+def _seconds(started: str, completed: str) -> float | None:
+    if not started or not completed:
         return None
     try:
-        delta = parse_time(trial.completion_time) - parse_time(trial.start_time)
+        delta = parse_time(completed) - parse_time(started)
     except ValueError:
         return None
     return round(delta.total_seconds(), 3)

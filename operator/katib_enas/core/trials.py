@@ -29,7 +29,6 @@ class TrialRecord:
     assignments: Mapping[str, str]
     metrics: Mapping[str, str]  # raw strings, as Katib sends them
     completion_time: str = ""
-    start_time: str = ""
 
 
 class Outcome(enum.Enum):

@@ -7,7 +7,8 @@ INTERNAL). A reply never holds a different number of assignments than was asked 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import grpc
 
@@ -21,6 +22,7 @@ from katib_enas.service.convert import (
     ExperimentInput,
     experiment_from_proto,
     reply_from_assignments,
+    start_times_from_proto,
     trials_from_proto,
 )
 from katib_enas.service.guard import guarded
@@ -34,10 +36,20 @@ MAX_REQUEST_NUMBER = 10_000
 # Called with (experiment name, report) after every GetSuggestions that learned: the local runner
 # keeps the controller's per-update history this way (Prometheus keeps only the latest values).
 LearnListener = Callable[[str, LearnReport], None]
-# Called with what every GetSuggestions said (the experiment, its trials as Katib sent them),
-# after the reply is built: `katib-enas serve`'s live report keeps the latest of each. It must
-# only keep references: it runs on the gRPC path.
-RequestListener = Callable[[ExperimentInput, Sequence[TrialRecord]], None]
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """What one GetSuggestions said, for a listener that shows it (`katib-enas serve`'s live
+    report keeps the latest per experiment). The listener runs on the gRPC path: it must only
+    keep references."""
+
+    experiment: ExperimentInput
+    trials: Sequence[TrialRecord]  # as the strategy observed them
+    start_times: Callable[[], Mapping[str, str]]  # trial name -> start time, read when called
+
+
+RequestListener = Callable[[SeenRequest], None]
 
 
 def counted(number: int, noun: str) -> str:
@@ -83,8 +95,7 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             raise InvalidSettingsError(
                 f"current_request_number must be in 0..{MAX_REQUEST_NUMBER}, got {count}"
             )
-        experiment = experiment_from_proto(request.experiment)
-        session = self.sessions.get(experiment)
+        session = self.sessions.get(experiment_from_proto(request.experiment))
         trials = trials_from_proto(request.trials)
         key = int(request.total_request_number) * 1_000_003 + len(trials)
         with session.lock:
@@ -98,7 +109,14 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             assignments = [session.assignments(a) for a in architectures]
         self.metrics.record_request(request.experiment.name, report, len(assignments))
         if self.on_request is not None:
-            self.on_request(experiment, trials)
+            seen = request.trials  # read again only if a page asks for start times
+            self.on_request(
+                SeenRequest(
+                    experiment_from_proto(request.experiment),
+                    trials,
+                    lambda: start_times_from_proto(seen),
+                )
+            )
         if report.learned and self.on_learned is not None:
             self.on_learned(request.experiment.name, report)
         if report.learned:
