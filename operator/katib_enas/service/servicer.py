@@ -17,12 +17,11 @@ from katib_enas.core.settings import ECHOED
 from katib_enas.core.strategies import LearnReport
 from katib_enas.core.trials import TrialRecord
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.service import sessions
+from katib_enas.service import convert, sessions
 from katib_enas.service.convert import (
     ExperimentInput,
     experiment_from_proto,
     reply_from_assignments,
-    start_times_from_proto,
     trials_from_proto,
 )
 from katib_enas.service.guard import guarded
@@ -114,7 +113,7 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
                 SeenRequest(
                     experiment_from_proto(request.experiment),
                     trials,
-                    lambda: start_times_from_proto(seen),
+                    lambda: convert.start_times_from_proto(seen),
                 )
             )
         if report.learned and self.on_learned is not None:
