@@ -18,7 +18,12 @@ from katib_enas.core.spaces import describe
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG
 
 # The score's key, best first: a generic `score`, then any accuracy `derive` reports.
-_SCORE_KEYS = ("score", "fine_tuned_accuracy", "shared_validation_accuracy")
+_SCORE_KEYS = (
+    "score",
+    "retrain_validation_accuracy",  # derive --retrain-top: what its top candidates rank by
+    "fine_tuned_accuracy",
+    "shared_validation_accuracy",
+)
 
 
 @dataclass(frozen=True)
