@@ -58,3 +58,20 @@ def test_derives_ranking_shows_whatever_fields_it_gains(
     derived = page.split('<section id="derived">', 1)[1].split("</section>", 1)[0]
     assert derived.index("0.9456") < derived.index("0.9123")
     assert "katib-enas retrain RUN_DIR --derived RANK" in derived
+
+
+def test_the_score_shown_is_the_one_derive_ranked_by(tmp_path: Path) -> None:
+    """Today's derive: shared (fine-tuned) accuracy for all, a brief retrain's for the top."""
+    from katib_enas.local.derived_file import read_derived
+
+    path = tmp_path / "derived.json"
+    entries = [
+        {"rank": 1, "shared_validation_accuracy": 0.81, "retrain_validation_accuracy": 0.93},
+        {"rank": 2, "shared_validation_accuracy": 0.84, "retrain_validation_accuracy": None},
+    ]
+    path.write_text(json.dumps({"derived": entries}))
+    first, second = read_derived(path)
+    assert (first.score_name, first.score) == ("retrain_validation_accuracy", 0.93)
+    assert (second.score_name, second.score) == ("shared_validation_accuracy", 0.84)
+    path.write_text("{not json")
+    assert read_derived(path) == []
