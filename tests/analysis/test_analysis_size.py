@@ -36,6 +36,7 @@ def test_ties_go_to_the_smaller_child_everywhere_and_the_report_says_so(
     assert "2 trials tie at this value: the smallest is named (ties go by size)" in page
     status = katib_enas("status", run_dir).stdout
     assert f"best trial (*): {names[2]}, Validation-Accuracy = 1.0000" in status
+    assert "(2 trials tie at this value: the one with the fewest parameters is named)" in status
     assert "Test-Accuracy" in status  # a column where trials reported it
 
 

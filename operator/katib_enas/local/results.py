@@ -196,6 +196,17 @@ def render(summary: RunSummary, console: Console, *, objective: Objective) -> No
             else f"best trial: {best.name}",
             markup=False,
         )
+        tied = [
+            t
+            for t in summary.trials
+            if t.condition in SUCCEEDED_LIKE and t.objective == best.objective
+        ]
+        if len(tied) > 1:
+            console.print(
+                f"  ({len(tied)} trials tie at this value: the one with the fewest parameters "
+                "is named)",
+                markup=False,
+            )
         for line in describe(best.assignment_dict):
             console.print("  " + line, markup=False, soft_wrap=True)
     if summary.retrain_command and not summary.resume_command:
