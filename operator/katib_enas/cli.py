@@ -1,5 +1,5 @@
 """The `katib-enas` command: `serve`, `run`, `validate`, `status`, `report`, `export`, `retrain`,
-`results`, `derive`, `register`, `unregister`, `networkpolicy`.
+`pick`, `results`, `derive`, `register`, `unregister`, `networkpolicy`.
 
 Each subcommand lives in its own module of `katib_enas.commands` with `HELP`, `configure(parser)`
 and `execute(args)`; those modules import heavy packages (torch, grpc, the Katib SDK) only inside
@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "report": "katib_enas.commands.report",
     "export": "katib_enas.commands.export",
     "retrain": "katib_enas.commands.retrain",
+    "pick": "katib_enas.commands.pick",
     "results": "katib_enas.commands.results",
     "register": "katib_enas.commands.register",
     "unregister": "katib_enas.commands.register",
@@ -47,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         module = _load(module_name)
         if module is None:
             continue
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        text = getattr(module, "HELPS", {}).get(name, module.HELP)
+        command = sub.add_parser(name, help=text, description=text)
         module.configure(command)
         command.set_defaults(_module=module)
     return parser

@@ -31,6 +31,7 @@ def add_flag(
             value = kind(raw) if kind is not None else raw
         except (TypeError, ValueError):
             parser.error(f"environment variable {name}={raw!r} is not valid for {flag}")
-    parser.add_argument(
-        flag, default=value, help=f"{help} (env {name}; default: %(default)s)", **kw
-    )
+    # A help text that explains its own default (or a default of None, "not given") shows
+    # only the environment variable: one default per flag, never two.
+    shown = "" if value is None or "default:" in help else "; default: %(default)s"
+    parser.add_argument(flag, default=value, help=f"{help} (env {name}{shown})", **kw)

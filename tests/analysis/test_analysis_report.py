@@ -144,6 +144,29 @@ def test_a_baseline_run_is_drawn_beside_the_search(
     assert result.returncode == 0, result.stderr
     page = (run_dir / "report.html").read_text()
     assert "best so far, random search (enas-digits-random)" in page
+    assert "random search (enas-digits-random): best of n, 10-90 % band" in page
+    assert "random search (enas-digits-random): best of n, median" in page
+
+
+def test_the_random_band_is_what_random_search_reaches_by_each_trial_count() -> None:
+    """Against a simulation: the best of n draws from a random run's values."""
+    import random
+
+    from katib_enas.analysis.charts import best_of_n_band
+
+    values = [round(random.Random(s).uniform(0.2, 0.98), 4) for s in range(40)]
+    band = best_of_n_band(values, 12, maximize=True)
+    draw = random.Random(7)
+    for n in (1, 4, 12):
+        best = sorted(max(draw.choices(values, k=n)) for _ in range(4000))
+        simulated = (best[400], best[2000], best[3600])  # 10th, 50th, 90th percentiles
+        assert all(abs(a - b) <= 0.04 for a, b in zip(band[n - 1], simulated, strict=True)), (
+            n, band[n - 1], simulated,
+        )  # fmt: skip
+    medians = [m for _, m, _ in band]
+    assert medians == sorted(medians)  # more trials never do worse
+    losses = best_of_n_band([1.0 - v for v in values], 12, maximize=False)
+    assert [round(1.0 - m, 6) for _, m, _ in losses] == [round(m, 6) for m in medians]
 
 
 def test_status_output_json_and_csv_hold_every_trial(
@@ -223,3 +246,35 @@ def test_report_and_status_refuse_with_one_line(
     paths = {"run": str(run_dir), "missing": str(tmp_path / "nothing")}
     result = katib_enas(*(a.format(**paths) for a in args))
     assert message.format(**paths) in one_error_line(result, args[0])
+
+
+def test_the_report_draws_each_trials_per_epoch_curve_from_the_run_database(
+    fake_run: tuple[Path, list[str]], katib_enas: Command
+) -> None:
+    run_dir, names = fake_run
+    assert katib_enas("report", run_dir).returncode == 0
+    page = (run_dir / "report.html").read_text()
+    curves = page.split('<section id="curves">', 1)[1].split("</section>", 1)[0]
+    assert "Learning curves" in curves
+    assert f"#1 {names[2]}" in curves  # the best (0.97) in colour, named in the legend
+    assert "[0.485,0.873,0.97]" in curves.replace(" ", "")  # its three epochs, in order
+    assert names[1] not in curves  # a failed trial logged nothing
+
+
+def test_the_controller_section_shows_each_decisions_probabilities_across_updates(
+    fake_run: tuple[Path, list[str]], katib_enas: Command
+) -> None:
+    run_dir, _ = fake_run
+    assert katib_enas("report", run_dir).returncode == 0
+    page = (run_dir / "report.html").read_text()
+    controller = page.split('<section id="controller">', 1)[1].split("</section>", 1)[0]
+    heatmap = controller.split('id="plot-decisions"', 1)[1]
+    data = heatmap.split("Plotly.newPlot(", 1)[1]
+    [trace], _ = json.JSONDecoder().raw_decode(data, data.index("["))  # plotly's data array
+    assert trace["type"] == "heatmap" and trace["x"] == [1, 2, 3]
+    rows = dict(zip(trace["y"], trace["z"], strict=True))
+    assert rows["layer 0: operation: op 5"] == [0.25, 0.5, 0.75]  # learned, most likely first
+    layer_0 = [y for y in trace["y"] if y.startswith("layer 0: ")]
+    assert layer_0[0] == "layer 0: operation: op 5" and len(layer_0) == 4 + 1  # top 4, other
+    assert rows["layer 1: input from layer 0: yes"] == pytest.approx([0.3, 0.6, 0.9])
+    assert rows["layer 0: operation: other"] == pytest.approx([0.3, 0.2, 0.1])  # 2 of 6 summed

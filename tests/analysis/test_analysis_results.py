@@ -162,6 +162,8 @@ def test_results_writes_the_files_of_a_local_run_and_a_valid_retrain_job(
     assert best == rows[2]["name"]
     page = (out / "report.html").read_text()
     assert f"cluster {NS}/{NAME}" in page and "katib_enas_latest_reward" in page
+    # The smoke Experiment uses StdOut: a trial's log is in the metrics sidecar.
+    assert f"kubectl -n {NS} logs &lt;trial pod&gt; -c metrics-logger-and-collector" in page
     # What the client asked: one GET, one LIST by label, nothing written.
     assert {(m, p.split("?")[0]) for m, p, _ in standin.state.requests} == {
         ("GET", f"/apis/kubeflow.org/v1beta1/namespaces/{NS}/experiments/{NAME}"),
@@ -191,7 +193,7 @@ def test_results_writes_the_files_of_a_local_run_and_a_valid_retrain_job(
     [
         (["nope"], ALLOWED, "experiment 'nope' not found in namespace 'katib-enas'"),
         ([NAME], {("get", "experiments")}, "the Kubernetes API answered 403 Forbidden"),
-        ([NAME, "--trial", "x"], ALLOWED, "--trial and --epochs go with --emit-job"),
+        ([NAME, "--trial", "x"], ALLOWED, "--trial, --within and --epochs go with --emit-job"),
         ([NAME, "--top", "0"], ALLOWED, "--top: must be at least 1"),
     ],
 )
@@ -232,3 +234,50 @@ def test_results_without_a_cluster_says_why(katib_enas: Command, tmp_path: Path)
     line = one_error_line(closed, "results")
     assert f"cannot reach the Kubernetes API at http://127.0.0.1:{port}: " in line
     assert line.endswith("Connection refused")
+
+
+def test_results_draws_per_epoch_curves_from_katibs_db_manager(
+    cluster: Any, katib_enas: Command, tmp_path: Path
+) -> None:
+    """Katib's DB manager played by ours (a real gRPC server over a store holding the trials'
+    observation logs), as `kubectl port-forward svc/katib-db-manager 6789` would expose it."""
+    from concurrent import futures
+
+    import grpc
+
+    from katib_enas.katib_api import pb_grpc
+    from katib_enas.local.collectors.parsing import MetricLog
+    from katib_enas.local.dbmanager import DBManager
+    from katib_enas.local.store import Store
+
+    _, config = cluster
+    _, trials = katib_objects()
+    names = [t["metadata"]["name"] for t in trials[:4]]
+    store = Store(tmp_path / "katib.db")
+    epochs = {names[0]: ["0.5", "0.8", "0.91"], names[2]: ["0.6", "0.9", "0.97"]}
+    for name, values in epochs.items():
+        store.add_logs(
+            name,
+            [MetricLog(TIME.format(i), "Validation-Accuracy", v) for i, v in enumerate(values)]
+            + [MetricLog(TIME.format(5), "Training-Accuracy", "0.99")],  # another metric
+        )
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    pb_grpc.add_DBManagerServicer_to_server(DBManager(store), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        out = tmp_path / "out"
+        args = ("results", NAME, "-n", NS, "--kubeconfig", config, "--out", out)
+        result = katib_enas(*args, "--db-manager", f"127.0.0.1:{port}")
+        assert result.returncode == 0, result.stderr[-3000:]
+        page = (out / "report.html").read_text()
+        curves = page.split('<section id="curves">', 1)[1].split("</section>", 1)[0]
+        assert f"#1 {names[2]}" in curves and names[0] in curves
+        assert "[0.6,0.9,0.97]" in curves.replace(" ", "")
+    finally:
+        server.stop(None)
+        store.close()
+    refused = katib_enas(*args, "--db-manager", "127.0.0.1:1")
+    line = one_error_line(refused, "results")
+    assert "--db-manager 127.0.0.1:1: cannot read the observation log of" in line
+    assert "UNAVAILABLE" in line

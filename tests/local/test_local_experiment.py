@@ -165,8 +165,22 @@ def test_validate_command_exit_codes(
     broken = tmp_path / "broken.yaml"
     broken.write_text("spec: [unclosed\n", encoding="utf-8")
     result = katib_enas("validate", broken, cwd=tmp_path)
-    assert result.returncode == 2 and "not valid YAML at line" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert result.returncode == 2
+    # PyYAML's line, column and reason, in one line.
+    assert result.stderr.strip() == (
+        f"katib-enas validate: error: {broken}: not valid YAML at line 2, column 1: "
+        "expected ',' or ']', but got '<stream end>'"
+    )
+    no_version = tmp_path / "no-version.yaml"
+    no_version.write_text("kind: Experiment\nmetadata: {name: x}\n", encoding="utf-8")
+    result = katib_enas("validate", no_version, cwd=tmp_path)
+    assert result.stderr.strip() == (
+        "katib-enas validate: error: apiVersion: required ('kubeflow.org/v1beta1')"
+    )
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("apiVersion: kubeflow.org/v1beta1\nkind: Experiment\n", encoding="utf-8")
+    result = katib_enas("validate", bare, cwd=tmp_path)
+    assert result.stderr.strip() == "katib-enas validate: error: metadata, spec: required"
     missing = katib_enas("validate", tmp_path / "nope.yaml", cwd=tmp_path)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 

@@ -59,7 +59,9 @@ DERIVED: list[Case] = [
             job("""
              apiVersion: batch/v1
              kind: Job
-             spec: {template: {spec: {containers: [{name: c, image: i}], restartPolicy: Never}}}
+             spec:
+               template:
+                 spec: {containers: [{name: training-container, image: i}], restartPolicy: Never}
              """)
         ),
         ok(),
@@ -160,6 +162,36 @@ STRICTER: list[Case] = [
         "hp",
         put("spec.parameters.1.feasibleSpace.list", []),
         stricter("spec.parameters[1].feasibleSpace.list"),
+    ),
+    Case(
+        "an algorithm name that is not a DNS label (enas_torch)",
+        "enas",
+        put("spec.algorithm.algorithmName", "enas_torch"),
+        stricter("spec.algorithm.algorithmName"),
+    ),
+    Case(
+        "a near miss of a known algorithm name",
+        "enas",
+        put("spec.algorithm.algorithmName", "enas-torc"),
+        stricter("spec.algorithm.algorithmName"),
+    ),
+    Case(
+        "primaryContainerName naming no container of the trial",
+        "enas",
+        put("spec.trialTemplate.primaryContainerName", "trainer"),
+        stricter("spec.trialTemplate.primaryContainerName"),
+    ),
+    Case(
+        "an objective metric enas-trial never prints",
+        "enas",
+        put("spec.objective.objectiveMetricName", "val_accuracy"),
+        stricter("spec.objective.objectiveMetricName"),
+    ),
+    Case(
+        "an additional metric enas-trial never prints",
+        "enas",
+        put("spec.objective.additionalMetricNames", ["test_accuracy"]),
+        stricter("spec.objective.additionalMetricNames[0]"),
     ),
     Case(
         "nasConfig without operations",

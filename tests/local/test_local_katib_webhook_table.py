@@ -472,8 +472,10 @@ CASES: list[Case] = [
             job("""
              apiVersion: test/v1
              kind: Job
-             spec: {template: {spec: {containers: [{name: container}]}}}""")
+             spec: {template: {spec: {containers: [{name: training-container}]}}}""")
         ),
+        # The container is named as the template's primaryContainerName (Katib's case names it
+        # `container`, which we refuse: see the primaryContainerName row of STRICTER).
         cluster("the CRD of Job (test/v1) is installed"),
     ),
     # --- TestValidateMetricsCollector ------------------------------------------------------------

@@ -203,7 +203,7 @@ def test_killed_run_leaves_no_process_and_resume_finishes_it(
         assert runner.returncode == 130, output[-2000:]
         # The summary: the interrupted trials are dead, and the exact command carries on.
         for name in running:
-            row = next(line for line in output.splitlines() if name in line and "│" in line)
+            row = next(line for line in output.splitlines() if line.split()[1:2] == [name])
             assert "Killed" in row and "Running" not in row, row
         lines = output.splitlines()
         resume_line = lines[lines.index("the run was interrupted; carry on with:") + 1].strip()

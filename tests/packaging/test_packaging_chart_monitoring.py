@@ -141,6 +141,9 @@ def test_packaged_chart_notes_work_without_a_clone(
     [command] = [line.strip() for line in notes.splitlines() if "-examples" in line]
     assert command.startswith("kubectl -n katib-enas get configmap enas-katib-enas-examples")
     assert "{.data.enas-cpu-smoke\\.yaml}" in command
+    # The live report: Katib's Service has only the gRPC port, so the Deployment is forwarded.
+    assert "kubectl -n <namespace> port-forward deployment/enas-cpu-smoke-enas-x 8000:8000" in notes
+    assert "http://localhost:8000/report" in notes
     docs = [d for d in yaml.safe_load_all(manifest_text.split("MANIFEST:", 1)[1]) if d]
     examples = _one(docs, "ConfigMap", "-examples")
     experiment = yaml.safe_load(examples["data"]["enas-cpu-smoke.yaml"])

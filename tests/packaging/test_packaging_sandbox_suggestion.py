@@ -103,7 +103,7 @@ def test_learns_and_restarts_with_nothing_writable(
     with katib_pods.serve(entry, tmp_path / "pod-2", uid=uid) as second:
         after = _rounds(second, experiment, list(trials), 1)
     assert after == before  # rebuilt from the history: the same controller as the lost one
-    assert "learned from 8 trial(s) (2 updates, replayed)" in second.logs()
+    assert "learned from 8 trials (2 policy updates, replayed)" in second.logs()
 
 
 @pytest.mark.parametrize("uid", list(UIDS.values()), ids=list(UIDS))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import platform
 import threading
 import time
@@ -14,7 +15,7 @@ import grpc
 import pytest
 import torch
 from grpc_health.v1 import health_pb2
-from grpc_service import Running, assignments_of, connect, katib_trial
+from grpc_service import Running, assignments_of, connect, drive, katib_trial
 from prometheus_client.parser import text_string_to_metric_families
 
 import katib_enas
@@ -295,3 +296,20 @@ def test_graceful_shutdown_reports_not_serving(gpu_experiment: Any) -> None:
     stopper.start()
     assert next(watcher).status == health_pb2.HealthCheckResponse.NOT_SERVING
     stopper.join()
+
+
+def test_the_learning_log_line_reads_as_words(
+    service: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    from katib_enas.local.experiment import load_experiment
+    from katib_enas.local.requests import experiment_message
+
+    repo = Path(__file__).resolve().parents[2]
+    experiment = experiment_message(load_experiment(repo / "manifests/local/digits.yaml"))
+    with caplog.at_level(logging.INFO, logger="katib_enas.service.servicer"):
+        drive(service.suggestion, experiment, [0.5], parallel=1)  # one trial: no batch yet
+        drive(service.suggestion, experiment, [0.5, 0.6, 0.7, 0.8], parallel=1)
+    lines = [r.getMessage() for r in caplog.records if "learned from" in r.getMessage()]
+    assert "experiment enas-digits: learned from 1 trial (no policy update) in " in lines[0]
+    assert any("learned from 1 trial (1 policy update) in " in line for line in lines[1:])
+    assert not any("(s)" in line or "0 updates" in line for line in lines)

@@ -29,3 +29,32 @@ def test_load_model_refuses_what_is_not_a_model_file(tmp_path: Path) -> None:
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
     with pytest.raises(TrialInputError, match=r"not a katib-enas model file \(no architecture\)"):
         load_model(tmp_path / "other.pt")
+
+
+def test_the_model_states_and_checks_the_pixel_scale_it_takes() -> None:
+    """scikit-learn's digits are 0..16; the trial trained on them scaled to 0..255. Fed the raw
+    values, a model would score about 10 % without a word: it warns, and refuses what no image
+    holds."""
+    import warnings
+
+    from enas_trial.model_file import classifier
+    from katib_enas.local.experiment import load_experiment
+
+    repo = Path(__file__).resolve().parents[2]
+    space = load_experiment(repo / "manifests/local/digits.yaml").search_space()
+    assert space is not None
+    model = classifier(space.encode(space.sample_uniform(torch.Generator().manual_seed(1))))
+    pixels = torch.randint(0, 256, (4, 1, 8, 8)).float()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert model(pixels).shape == (4, 10)  # 0..255: as trained, no warning
+        assert model(pixels.to(torch.uint8)).shape == (4, 10)
+    with pytest.warns(UserWarning, match=r"takes pixel values 0\.\.255.*multiply by 255/16"):
+        model(pixels * 16 / 255)
+    centred = pixels.clone()
+    centred[0, 0, 0, :2] = torch.tensor([-1.0, 255.0])  # a normalised image, say
+    with pytest.raises(ValueError, match=r"images hold values -1\.\.255: the model takes"):
+        model(centred)
+    # torch.export still traces it (the check runs only in eager calls).
+    program = torch.export.export(model, (pixels,))
+    assert program.module()(pixels).shape == (4, 10)

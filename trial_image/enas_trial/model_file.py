@@ -8,10 +8,14 @@ with the trial's own builder and wraps it so that it takes pixels as they come:
     import enas_trial
     model = enas_trial.load_model("model.pt")         # an nn.Module, in eval mode
     logits = model(images)                            # N x C x H x W, pixel values 0..255
+
+The model checks that scale on every eager call: values outside 0..255 are refused, and a
+batch whose largest value is 16 or less (scikit-learn's raw digits, images in 0..1) warns.
 """
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +43,33 @@ class Classifier(nn.Module):
         self.layers: list[str] = []
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if not (torch.compiler.is_compiling() or torch.compiler.is_exporting()):
+            check_scale(images)  # eager calls only: a traced program has no data to look at
         scaled = (images.float() / 255.0 - self.mean) / self.std
         return self.network(scaled)  # type: ignore[no-any-return]
+
+
+# Below this the batch is almost surely on another scale: 0..1 floats, or scikit-learn's raw
+# digits (0..16) that the trial scaled to 0..255 before training; a model fed those scores
+# about 10 % without a word.
+SMALL_SCALE = 16.0
+SCALE_HINT = (
+    "the model takes pixel values 0..255, as its training images were (scikit-learn's digits: "
+    "multiply by 255/16; images in 0..1: multiply by 255)"
+)
+
+
+def check_scale(images: torch.Tensor) -> None:
+    """Refuse values outside 0..255; warn when a whole batch is 16 or below."""
+    if images.numel() == 0 or images.dtype == torch.uint8:
+        return
+    low, high = float(images.min()), float(images.max())
+    if low < 0 or high > 255:
+        raise ValueError(f"images hold values {low:g}..{high:g}: {SCALE_HINT}")
+    if high <= SMALL_SCALE and high > 0:
+        warnings.warn(
+            f"images hold values 0..{high:g} at most: {SCALE_HINT}", UserWarning, stacklevel=3
+        )
 
 
 def read_model_file(path: Path | str) -> dict[str, Any]:

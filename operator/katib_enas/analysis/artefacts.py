@@ -54,15 +54,22 @@ def write_artefacts(
     put(TRIALS_JSON, trials_json(record))
     if not drawing.dot_available():
         written.notes.append(drawing.NO_DOT)
-    pictures = []
-    for rank, trial in enumerate(record.ranked()[: max(top, 1)], start=1):
-        graph = drawing.draw(trial.assignments, f"#{rank} {trial.name}")
-        svg = drawing.svg(graph) if graph is not None else None
-        if rank == 1 and graph is not None:
-            put(BEST_DOT, graph.source)
-            if svg is not None:
-                put(BEST_SVG, svg)
-        if rank <= top:
-            pictures.append(report_html.Picture(rank, trial, svg))
+    pictures, best_dot = draw_top(record, top)
+    if best_dot is not None:
+        put(BEST_DOT, best_dot)
+    if pictures and pictures[0].svg is not None:
+        put(BEST_SVG, pictures[0].svg)
     put(REPORT, report_html.render(record, pictures, baseline=baseline, notes=written.notes))
     return written
+
+
+def draw_top(record: ExperimentRecord, top: int) -> tuple[list[report_html.Picture], str | None]:
+    """The report's pictures of the `top` best trials, and the best one's Graphviz source."""
+    pictures = []
+    best_dot: str | None = None
+    for rank, trial in enumerate(record.ranked()[: max(top, 1)], start=1):
+        graph = drawing.draw(trial.assignments, f"#{rank} {trial.name}")
+        if rank == 1 and graph is not None:
+            best_dot = graph.source
+        pictures.append(report_html.Picture(rank, trial, drawing.svg(graph) if graph else None))
+    return pictures, best_dot

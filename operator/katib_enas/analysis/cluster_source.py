@@ -30,7 +30,8 @@ EXPERIMENT_LABEL = "katib.kubeflow.org/experiment"
 NO_HISTORY = (
     "no controller history: on a cluster it is in the suggestion service's Prometheus metrics "
     "(katib_enas_latest_reward, katib_enas_reward_baseline, katib_enas_policy_entropy_nats; "
-    "see the Katib ENAS dashboard)"
+    "see the Katib ENAS dashboard) and in its live report (kubectl port-forward "
+    "deployment/<experiment>-<algorithm> 8000, then http://localhost:8000/report)"
 )
 # A trial's current condition: the terminal ones first (Katib keeps Running=False beside them).
 _PRECEDENCE = (
@@ -120,7 +121,20 @@ def record_from_objects(
         objective=objective,
         settings=settings_of(spec, space_summary),
         trials=tuple(_row(t, seq, objective) for seq, t in enumerate(ordered, start=1)),
-        notes=(NO_HISTORY,),
+        notes=(NO_HISTORY, *_log_advice(spec, str(meta.get("namespace", "")))),
+    )
+
+
+def _log_advice(spec: Mapping[str, Any], namespace: str) -> tuple[str, ...]:
+    """Where a trial's log is: with StdOut (Katib's default collector) not in `kubectl logs`."""
+    collector = ((spec.get("metricsCollectorSpec") or {}).get("collector") or {}).get("kind")
+    if (collector or "StdOut") != "StdOut":
+        return ()
+    return (
+        "trial logs: with the StdOut collector Katib sends each trial's output to "
+        "/var/log/katib/metrics.log inside its pod, which the metrics sidecar echoes: "
+        f"kubectl -n {namespace} logs <trial pod> -c metrics-logger-and-collector "
+        "(the training container's own log is empty)",
     )
 
 

@@ -10,13 +10,20 @@ from pathlib import Path
 
 import yaml
 
-from katib_enas.analysis.records import ExperimentRecord, TrialRow, parameter_count, picked_metrics
+from katib_enas.analysis.records import (
+    ExperimentRecord,
+    TrialRow,
+    curve,
+    parameter_count,
+    picked_metrics,
+)
 from katib_enas.analysis.settings import settings_of
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Objective
+from katib_enas.local.derived_file import read_derived
 from katib_enas.local.experiment import load_experiment
 from katib_enas.local.results import as_shown, trial_seconds
-from katib_enas.local.rundir import RunDir
+from katib_enas.local.rundir import DERIVED_FILE, RunDir
 from katib_enas.local.store import Store, StoredTrial
 
 NO_HISTORY = (
@@ -42,6 +49,8 @@ def record_from_run_dir(path: Path, flag: str = "run_dir") -> ExperimentRecord:
         reason = store.get_meta("reason", "") or ""
         trials = tuple(_row(as_shown(t, status), experiment.objective) for t in store.trials())
         controller = tuple(store.controller_updates())
+        metric = experiment.objective.metric_name
+        curves = {t.name: curve([log.value for log in store.logs(t.name, metric)]) for t in trials}
     finally:
         store.close()
     return ExperimentRecord(
@@ -55,6 +64,8 @@ def record_from_run_dir(path: Path, flag: str = "run_dir") -> ExperimentRecord:
         trials=trials,
         controller=controller,
         notes=() if controller else (NO_HISTORY,),
+        derived=tuple(read_derived(path / DERIVED_FILE)),
+        curves={name: values for name, values in curves.items() if values},
     )
 
 

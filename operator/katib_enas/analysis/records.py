@@ -15,12 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from katib_enas.core.katib import SUCCEEDED_LIKE, Condition, Objective, pick
+from katib_enas.core.sharing.reference import shares_weights
 from katib_enas.core.spaces import describe, kind_of
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG
 from katib_enas.core.trials import parse_metric
 from katib_enas.core.updates import ControllerUpdate
+from katib_enas.local.derived_file import DerivedEntry
 
-PARAMETER_COUNT = "Parameter-Count"  # the metric enas-trial reports (enas_trial.reporting)
+PARAMETER_COUNT = "Parameter-Count"  # the metrics enas-trial reports (enas_trial.reporting)
+TEST_ACCURACY = "Test-Accuracy"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,12 @@ class TrialRow:
         return describe(self.assignments)
 
     @property
+    def test_accuracy(self) -> float | None:
+        """The held-out accuracy enas-trial reports beside the objective, when it did."""
+        value = self.metrics.get(TEST_ACCURACY)
+        return value if isinstance(value, float) else None
+
+    @property
     def space_kind(self) -> str:
         kind = kind_of(self.assignments)
         return kind.name if kind is not None else ""
@@ -71,31 +80,50 @@ class ExperimentRecord:
     trials: tuple[TrialRow, ...]
     controller: tuple[ControllerUpdate, ...] = ()
     notes: tuple[str, ...] = field(default=())  # what is missing and why (no controller history)
+    derived: tuple[DerivedEntry, ...] = ()  # a local run's derived.json (`katib-enas derive`)
+    # Each trial's objective metric as reported over its training (per epoch for enas-trial),
+    # from Katib's observation logs: trial name -> values in report order.
+    curves: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+
+    @property
+    def shares_weights(self) -> bool:
+        """Whether its trials trained on shared weights (their scores only rank children)."""
+        return any(shares_weights(t.assignments) for t in self.trials)
 
     @property
     def best(self) -> TrialRow | None:
-        """Katib's currentOptimalTrial: the best objective among Succeeded and EarlyStopped
-        trials, the earliest on ties."""
-        best: TrialRow | None = None
-        for trial in self.trials:
-            if trial.condition not in SUCCEEDED_LIKE or trial.objective is None:
-                continue
-            if best is None or self.objective.better(trial.objective, best.objective):
-                best = trial
-        return best
+        """The best objective among Succeeded and EarlyStopped trials (Katib's
+        currentOptimalTrial), the smallest on ties (`ranked`)."""
+        ranked = self.ranked()
+        return ranked[0] if ranked else None
+
+    def scored(self) -> list[TrialRow]:
+        """Trials with an objective value that counts: Succeeded or EarlyStopped."""
+        return [t for t in self.trials if t.condition in SUCCEEDED_LIKE and t.objective is not None]
 
     def ranked(self) -> list[TrialRow]:
-        """Trials with an objective value, best first (the report's top-k)."""
-        scored = [
-            t for t in self.trials if t.condition in SUCCEEDED_LIKE and t.objective is not None
-        ]
+        """Trials with an objective value, best first; on ties the fewer parameters first
+        (Katib would take the earliest: equal accuracy should not cost size), then the earliest."""
         return sorted(
-            scored,
+            self.scored(),
             key=lambda t: (
                 -(t.objective or 0.0) if self.objective.maximize else t.objective,
+                t.parameters if t.parameters is not None else float("inf"),
                 t.seq,
             ),
         )
+
+    def pareto(self) -> list[TrialRow]:
+        """The trials no other beats on both the objective and size (fewer parameters), smallest
+        first: the choices worth a look when size matters."""
+        ranked = [t for t in self.ranked() if t.parameters is not None]
+        # By size, the better first among equal sizes (`sorted` is stable).
+        sized = sorted(ranked, key=lambda t: t.parameters or 0)
+        front: list[TrialRow] = []
+        for trial in sized:
+            if not front or self.objective.better(trial.objective or 0.0, front[-1].objective):
+                front.append(trial)
+        return front
 
     def trial(self, name: str) -> TrialRow | None:
         return next((t for t in self.trials if t.name == name), None)
@@ -234,3 +262,9 @@ def best_so_far(trials: Sequence[TrialRow], objective: Objective) -> list[float 
             best = trial.objective
         out.append(best)
     return out
+
+
+def curve(values: Sequence[str]) -> tuple[float, ...]:
+    """A metric's logged values (Katib's strings) as numbers, skipping those that are none."""
+    numbers = (parse_metric(v) for v in values)
+    return tuple(v for v in numbers if v is not None)

@@ -18,7 +18,9 @@ import plotly.offline
 
 from katib_enas import __version__
 from katib_enas.analysis import charts
-from katib_enas.analysis.records import ExperimentRecord, TrialRow
+from katib_enas.analysis.records import TEST_ACCURACY, ExperimentRecord, TrialRow
+from katib_enas.core.katib import no_best
+from katib_enas.core.sharing.reference import SHARED_SCORE_NOTE
 
 _STYLE = """
 body { font-family: Helvetica, Arial, sans-serif; margin: 0 auto; max-width: 1100px;
@@ -56,9 +58,11 @@ def render(
     sections = [
         _header(record, notes),
         _plot_section("objective", "Objective", charts.objective_figure(record, baseline)),
+        _plot_section("curves", "Learning curves", charts.curves_figure(record)),
         _controller_section(record),
         _conditions_section(record),
-        _plot_section("size", "Size", charts.size_figure(record)),
+        _size_section(record),
+        _derived_section(record),
         _architectures_section(record, pictures),
         _settings_section(record),
     ]
@@ -80,19 +84,38 @@ def _header(record: ExperimentRecord, notes: Sequence[str]) -> str:
     best = record.best
     best_text = (
         f"best trial <b>{html.escape(best.name)}</b>: {html.escape(record.objective.metric_name)}"
-        f" = {best.objective:.4f}"
+        f" = {best.objective:.4f}{_size(best)}{_tie_note(record)}"
         if best is not None and best.objective is not None
-        else "no trial succeeded yet"
+        else no_best(record.status)
     )
     status = html.escape(record.status + (f" ({record.reason})" if record.reason else ""))
     counted = ", ".join(f"{n} {html.escape(c)}" for c, n in sorted(counts.items()))
-    note_html = "".join(f'<p class="note">{html.escape(n)}</p>' for n in (*record.notes, *notes))
+    shared = (SHARED_SCORE_NOTE,) if record.shares_weights else ()
+    note_html = "".join(
+        f'<p class="note">{html.escape(n)}</p>' for n in (*shared, *record.notes, *notes)
+    )
     return (
         f"<header><h1>{html.escape(record.name)}</h1>"
         f'<p class="summary">{html.escape(record.source)} &middot; {status or "-"} &middot; '
         f"{len(record.trials)} trials ({counted or 'none'}) &middot; {best_text}</p>"
         f"{note_html}</header>"
     )
+
+
+def _size(trial: TrialRow) -> str:
+    parts = [f"{trial.parameters:,} parameters"] if trial.parameters is not None else []
+    if trial.test_accuracy is not None:
+        parts.append(f"{TEST_ACCURACY} {trial.test_accuracy:.4f}")
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _tie_note(record: ExperimentRecord) -> str:
+    """Said when the best value is shared: which one is shown and why."""
+    ranked = record.ranked()
+    tied = [t for t in ranked if t.objective == ranked[0].objective]
+    if len(tied) < 2:
+        return ""
+    return f"; {len(tied)} trials tie at this value: the smallest is named (ties go by size)"
 
 
 def _plot_section(anchor: str, title: str, figure: go.Figure | None) -> str:
@@ -102,14 +125,15 @@ def _plot_section(anchor: str, title: str, figure: go.Figure | None) -> str:
 
 
 def _plot(figure: go.Figure, anchor: str) -> str:
+    height = figure.layout.height or 400  # a heatmap grows with its rows
     body = figure.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=f"plot-{anchor}",
-        default_height="400px",
+        default_height=f"{height}px",
         config={"displaylogo": False, "responsive": True},
     )
-    return f'<div class="plot">{body}</div>'
+    return f'<div class="plot" style="height: {height}px">{body}</div>'
 
 
 def _controller_section(record: ExperimentRecord) -> str:
@@ -119,29 +143,78 @@ def _controller_section(record: ExperimentRecord) -> str:
             '<section id="controller"><h2>Controller</h2><p class="note">'
             "No controller history in this record (see the note above).</p></section>"
         )
-    return f'<section id="controller"><h2>Controller</h2>{_plot(figure, "controller")}</section>'
+    heatmap = charts.decisions_figure(record)
+    learned = (
+        "<p>What it learned: each decision's probabilities, averaged over the update's batch "
+        "(the LSTM follows each trial's earlier choices), as its last gradient step found "
+        "them.</p>" + _plot(heatmap, "decisions")
+        if heatmap is not None
+        else ""
+    )
+    return (
+        f'<section id="controller"><h2>Controller</h2>{_plot(figure, "controller")}'
+        f"{learned}</section>"
+    )
 
 
 def _conditions_section(record: ExperimentRecord) -> str:
-    metric = html.escape(record.objective.metric_name)
-    rows = []
-    for t in record.trials:
-        value = "" if t.objective is None else f"{t.objective:.4f}"
-        seconds = "" if t.seconds is None else f"{t.seconds:.1f}"
-        parameters = "" if t.parameters is None else f"{t.parameters:,}"
-        rows.append(
-            f'<tr><td class="num">{t.seq}</td><td>{html.escape(t.name)}</td>'
-            f'<td>{html.escape(t.condition.katib_name)}</td><td class="num">{value}</td>'
-            f'<td class="num">{seconds}</td><td class="num">{parameters}</td>'
-            f"<td>{html.escape(t.message)}</td></tr>"
-        )
-    table = (
-        f"<table><thead><tr><th>#</th><th>trial</th><th>condition</th><th>{metric}</th>"
-        "<th>seconds</th><th>parameters</th><th>why it ended so</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
     plot = _plot(charts.conditions_figure(record), "conditions")
+    table = trials_table(record, record.trials, with_message=True)
     return f'<section id="conditions"><h2>Trials</h2>{plot}{table}</section>'
+
+
+def trials_table(
+    record: ExperimentRecord, trials: Sequence[TrialRow], *, with_message: bool
+) -> str:
+    """Trials as a table: value, Test-Accuracy (where any trial reported it), seconds, size."""
+    metric = html.escape(record.objective.metric_name)
+    with_test = any(t.test_accuracy is not None for t in record.trials)
+    best = record.best
+    rows = []
+    for t in trials:
+        mark = " &#9733;" if best is not None and t.name == best.name else ""
+        cells = [
+            f'<td class="num">{t.seq}</td><td>{html.escape(t.name)}{mark}</td>',
+            f"<td>{html.escape(t.condition.katib_name)}</td>",
+            f'<td class="num">{_number(t.objective)}</td>',
+            f'<td class="num">{_number(t.test_accuracy)}</td>' if with_test else "",
+            f'<td class="num">{"" if t.seconds is None else f"{t.seconds:.1f}"}</td>',
+            f'<td class="num">{"" if t.parameters is None else f"{t.parameters:,}"}</td>',
+            f"<td>{html.escape(t.message)}</td>" if with_message else "",
+        ]
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    heads = [
+        "#",
+        "trial",
+        "condition",
+        metric,
+        *([TEST_ACCURACY] if with_test else []),
+        "seconds",
+        "parameters",
+        *(["why it ended so"] if with_message else []),
+    ]
+    head = "".join(f"<th>{h}</th>" for h in heads)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4f}"
+
+
+def _size_section(record: ExperimentRecord) -> str:
+    figure = charts.size_figure(record)
+    if figure is None:
+        return ""
+    front = record.pareto()
+    table = trials_table(record, front, with_message=False)
+    return (
+        f'<section id="size"><h2>Size</h2>{_plot(figure, "size")}'
+        f"<h3>Pareto front: {len(front)} trial{'s' if len(front) != 1 else ''} that nothing "
+        "smaller beats (&#9733; the best)</h3>"
+        f"{table}<p>To retrain the smallest trial within a tolerance of the best: "
+        "<code>katib-enas pick RUN_DIR --within 0.5%</code> (add <code>--emit-job FILE</code> "
+        "for a cluster Job).</p></section>"
+    )
 
 
 def _architectures_section(record: ExperimentRecord, pictures: Sequence[Picture]) -> str:
@@ -155,6 +228,8 @@ def _architectures_section(record: ExperimentRecord, pictures: Sequence[Picture]
     for picture in pictures:
         t = picture.trial
         size = f", {t.parameters:,} parameters" if t.parameters is not None else ""
+        if t.test_accuracy is not None:
+            size += f", {TEST_ACCURACY} {t.test_accuracy:.4f}"
         drawing = (
             _inline_svg(picture.svg)
             if picture.svg is not None
@@ -169,6 +244,34 @@ def _architectures_section(record: ExperimentRecord, pictures: Sequence[Picture]
         f'<section id="architectures"><h2>Best architectures (top {len(pictures)})</h2>'
         f"{''.join(parts)}</section>"
     )
+
+
+def _derived_section(record: ExperimentRecord) -> str:
+    """With weight sharing: `derive`'s ranking once it ran, else how to get one."""
+    if not record.derived and not record.shares_weights:
+        return ""
+    if not record.derived:
+        body = (
+            "<p>The trials' scores only rank children. Rank the trained controller's best "
+            "architectures with <code>katib-enas derive RUN_DIR</code> (while the run's store "
+            "is there), then retrain one with <code>katib-enas retrain RUN_DIR --derived "
+            "1</code>.</p>"
+        )
+    else:
+        rows = "".join(
+            f'<tr><td class="num">{e.rank}</td><td class="num">'
+            f"{'' if e.score is None else f'{e.score:.4f}'}</td>"
+            f"<td>{html.escape(e.score_name)}</td>"
+            f"<td><pre>{html.escape(chr(10).join(e.layers))}</pre></td></tr>"
+            for e in record.derived
+        )
+        body = (
+            "<p>Ranked by <code>katib-enas derive</code> (derived.json); retrain one with "
+            "<code>katib-enas retrain RUN_DIR --derived RANK</code>.</p><table><thead><tr>"
+            "<th>rank</th><th>score</th><th>scored as</th><th>layers</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    return f'<section id="derived"><h2>Derived architectures</h2>{body}</section>'
 
 
 def _inline_svg(svg: str) -> str:

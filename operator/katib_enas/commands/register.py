@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-HELP = "add our suggestion entries to Katib's katib-config (unregister: remove them)"
+HELP = "add our suggestion entries to Katib's katib-config"
+# One module serves both commands; each says what it does (`cli` prefers these to HELP).
+HELPS = {"register": HELP, "unregister": "remove our suggestion entries from Katib's katib-config"}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -22,12 +22,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--top", type=int, default=3, help="architectures drawn in the report (default: 3)"
     )
     parser.add_argument(
+        "--db-manager",
+        metavar="HOST:PORT",
+        help="Katib's DB manager, for each trial's per-epoch curve (from a laptop: kubectl -n "
+        "kubeflow port-forward svc/katib-db-manager 6789, then localhost:6789)",
+    )
+    parser.add_argument(
         "--emit-job",
         type=Path,
         metavar="FILE",
         help="also write a retrain Job (and its model volume claim) for the best trial here",
     )
-    parser.add_argument("--trial", help="with --emit-job: retrain this trial instead")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--trial", help="with --emit-job: retrain this trial instead")
+    which.add_argument(
+        "--within",
+        metavar="TOLERANCE",
+        help="with --emit-job: retrain the smallest trial within this tolerance of the best "
+        "(0.005 in the metric's units, or 0.5%% of the best value)",
+    )
     parser.add_argument(
         "--epochs", type=int, help="with --emit-job: epochs (default: the search trials')"
     )
@@ -42,8 +55,8 @@ def execute(args: argparse.Namespace) -> int:
         raise RunError("--top: must be at least 1")
     if args.epochs is not None and args.epochs < 1:
         raise RunError("--epochs: must be at least 1")
-    if args.emit_job is None and (args.trial or args.epochs):
-        raise RunError("--trial and --epochs go with --emit-job")
+    if args.emit_job is None and (args.trial or args.epochs or args.within):
+        raise RunError("--trial, --within and --epochs go with --emit-job")
     found, trials = cluster_source.fetch(
         args.experiment, args.namespace, kubeconfig=args.kubeconfig, context=args.context
     )
@@ -53,6 +66,15 @@ def execute(args: argparse.Namespace) -> int:
         space = experiment.search_space()
         summary = space.summary() if space is not None else ""
     record = cluster_source.record_from_objects(found, trials, summary)
+    if args.db_manager:
+        import dataclasses
+
+        from katib_enas.analysis.observation_logs import fetch_curves
+
+        curves = fetch_curves(
+            args.db_manager, [t.name for t in record.trials], record.objective.metric_name
+        )
+        record = dataclasses.replace(record, curves=curves)
     out = args.out if args.out is not None else Path("results") / args.experiment
     written = write_artefacts(record, out, top=args.top)
     for note in written.notes:
@@ -85,10 +107,13 @@ def _model(found: dict[str, Any]) -> tuple[Any, str]:
 
 
 def _emit(args: argparse.Namespace, experiment: Any, record: Any) -> None:
-    from katib_enas.analysis.selection import choose_trial
+    from katib_enas.analysis.selection import choose_trial, parse_within, smallest_within
     from katib_enas.local.retrain_job import write_retrain_job
 
-    trial = choose_trial(record, args.trial)
+    if args.within is not None:
+        trial = smallest_within(record, parse_within(args.within))
+    else:
+        trial = choose_trial(record, args.trial)
     name = write_retrain_job(
         args.emit_job, experiment, trial.assignments, epochs=args.epochs, label=trial.name
     )

@@ -76,6 +76,9 @@ def execute(args: argparse.Namespace) -> int:
     from katib_enas.local.runner import Runner, RunOptions
 
     path: Path | None = args.experiment
+    if args.resume and args.run_dir is not None:
+        # Name the directory, not the experiment.yaml inside it, when there is no run to resume.
+        RunDir(args.run_dir).require_run("--run-dir")
     if path is None and args.resume and args.run_dir is not None:
         path = RunDir(args.run_dir).experiment_file
     if path is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -24,7 +25,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--metrics-port",
         default=8000,
         type=int,
-        help="Prometheus /metrics port; 0 turns metrics off",
+        help="HTTP port of Prometheus /metrics and the live report (/, /report, /trials.csv, "
+        "/trials.json); 0 turns both off",
+    )
+    add_flag(
+        parser,
+        "--live-report",
+        default=True,
+        type=_yes_no,
+        help="serve the live report on the metrics port (true/false)",
     )
     add_flag(
         parser,
@@ -51,24 +60,45 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _yes_no(text: str) -> bool:
+    """`true`/`false` (also 1/0, yes/no), for a flag that an environment variable can set."""
+    value = text.strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no"):
+        return False
+    raise ValueError(text)
+
+
 def execute(args: argparse.Namespace) -> int:
     from katib_enas.service.memory_limit import cgroup_memory_limit
     from katib_enas.service.metrics import ServiceMetrics
     from katib_enas.service.server import serve_forever, start_server
 
+    if args.workers < 2:
+        raise ServeError("--workers: must be at least 2 (one stays free for Katib's health probe)")
     if args.memory_limit < 0:
         raise ServeError("--memory-limit: must be >= 0 bytes")
     metrics = ServiceMetrics(memory_limit_bytes=args.memory_limit or cgroup_memory_limit())
+    live = None
+    if args.metrics_port and args.live_report:
+        from katib_enas.analysis.live_report import LiveReport
+
+        live = LiveReport(f"suggestion service {socket.gethostname()}")
     if args.metrics_port:
-        metrics.serve(args.metrics_port, args.host)
+        bound = metrics.serve(args.metrics_port, args.host, live.pages() if live else None)
+        if live is not None:
+            log.info("live report on http://%s:%d/report", args.host, bound)
     else:
-        log.info("Prometheus metrics off (--metrics-port 0)")
+        log.info("Prometheus metrics and the live report off (--metrics-port 0)")
     state_dir: Path = args.state_dir
     started = start_server(
         f"{args.host}:{args.port}",
         state_dir=state_dir if state_dir.is_dir() else None,
         workers=args.workers,
         metrics=metrics,
+        on_learned=live.on_learned if live else None,
+        on_request=live.on_request if live else None,
     )
     serve_forever(started, args.grace)
     # A call still learning when the grace period ends (a cold start of thousands of trials)

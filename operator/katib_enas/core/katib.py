@@ -139,6 +139,13 @@ def pick(summary: Mapping[str, str], strategy: str) -> str:
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
+def no_best(status: str) -> str:
+    """What to say when no trial has an objective value: "yet" only while the experiment (or
+    local run: `Interrupted` can be resumed) can still change that."""
+    finished = status not in ("", "Running", "Interrupted", "Created", "Restarting")
+    return "no trial succeeded" if finished else "no trial succeeded yet"
+
+
 def format_time(moment: datetime | None = None) -> str:
     """UTC, microseconds, `Z`: what Go's `time.RFC3339Nano` parser and Katib's collectors take."""
     moment = moment or datetime.now(UTC)

@@ -39,6 +39,9 @@ class PolicyTerms:
     entropy: Tensor  # (B,) entropy of the decisions along each architecture's path
     penalty: Tensor  # (B,) auxiliary penalty (macro: KL of skip rates to their target)
     skip_rate: float  # share of skip bits set, over the batch (0 without skips)
+    # Per decision, in the walk's order: each choice's probability averaged over the batch,
+    # (..., choices), detached (`Space.decisions` names them).
+    distributions: tuple[Tensor, ...] = ()
 
 
 class Policy(nn.Module, abc.ABC, Generic[A]):
@@ -116,12 +119,15 @@ class Trace:
     log_probs: list[Tensor] = field(default_factory=list)  # each (B,)
     entropies: list[Tensor] = field(default_factory=list)  # each (B,)
     penalties: list[Tensor] = field(default_factory=list)  # each (B,)
+    distributions: list[Tensor] = field(default_factory=list)  # each (..., choices)
 
     def record(self, log_p: Tensor, picked: Tensor) -> Tensor:
         """`log_p`: (B, ..., choices) log-probabilities; `picked`: (B, ...) the choices taken.
         Returns `p * log p` (B, ..., choices), which a penalty may reuse."""
         taken = log_p.gather(-1, picked.unsqueeze(-1)).squeeze(-1)
-        p_log_p = log_p.exp() * log_p
+        p = log_p.exp()
+        p_log_p = p * log_p
+        self.distributions.append(p.detach().mean(0))
         if taken.dim() == 1:
             self.log_probs.append(taken)
             self.entropies.append(-p_log_p.sum(-1))

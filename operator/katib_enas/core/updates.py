@@ -11,6 +11,17 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class Decision:
+    """One decision of the controller (a layer's operation, a skip, a cell node's input): the
+    probability of each choice, averaged over the update's batch (the LSTM follows each trial's
+    own earlier choices), as the update's last gradient step found the policy."""
+
+    label: str  # `layer 2: operation`, `normal node 3: input 1`
+    choices: tuple[str, ...]
+    probabilities: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class ControllerUpdate:
     """One policy update of the REINFORCE controller."""
 
@@ -20,3 +31,4 @@ class ControllerUpdate:
     baseline: float  # the moving-average baseline after the batch
     loss: float
     entropy: float  # mean policy entropy over the batch, in nats
+    decisions: tuple[Decision, ...] = ()  # what the policy prefers at each decision (heatmap)

@@ -33,10 +33,11 @@ from rich.console import Console
 
 from katib_enas import exits
 from katib_enas.local import collectors, stop_rules
+from katib_enas.local.derived_file import read_derived
 from katib_enas.local.experiment import Experiment
 from katib_enas.local.progress import Progress
 from katib_enas.local.results import RunSummary, summarize_run, write_results
-from katib_enas.local.rundir import RunDir, RunError
+from katib_enas.local.rundir import DERIVED_FILE, RunDir, RunError
 from katib_enas.local.scheduler import Scheduler
 from katib_enas.local.store import Store, StoredTrial
 from katib_enas.local.suggestion_client import SuggestionClient
@@ -194,6 +195,7 @@ def summarize(experiment: Experiment, store: Store, run_dir: Path | None = None)
         experiment.objective,
         run_dir=shlex.quote(str(run_dir)) if run_dir is not None else "",
         resume_command=store.get_meta(RESUME_KEY, "") or "",
+        derived=read_derived(run_dir / DERIVED_FILE) if run_dir is not None else (),
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from katib_enas.atomic import replacing
 from katib_enas.core.katib import Condition
-from katib_enas.core.updates import ControllerUpdate
+from katib_enas.core.updates import ControllerUpdate, Decision
 from katib_enas.local.collectors.parsing import MetricLog
 
 _SCHEMA = """
@@ -53,6 +53,12 @@ CREATE TABLE IF NOT EXISTS processes (
     started REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stop_rules (trial_name TEXT PRIMARY KEY, rule TEXT NOT NULL);
+-- Each update's per-decision probabilities (JSON), for the report's heatmap; a table of its
+-- own so that a run database from before it gains it on open.
+CREATE TABLE IF NOT EXISTS controller_decisions (
+    number INTEGER PRIMARY KEY,
+    decisions TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS controller_updates (
     number INTEGER PRIMARY KEY,
     trials INTEGER NOT NULL,
@@ -293,11 +299,43 @@ class Store:
                     for u in updates
                 ],
             )
+            db.executemany(
+                "INSERT OR REPLACE INTO controller_decisions (number, decisions) VALUES (?,?)",
+                [(u.number, _decisions_json(u.decisions)) for u in updates if u.decisions],
+            )
 
     def controller_updates(self) -> list[ControllerUpdate]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT number, trials, mean_reward, baseline, loss, entropy"
-                " FROM controller_updates ORDER BY number"
+                "SELECT u.number, trials, mean_reward, baseline, loss, entropy, d.decisions"
+                " FROM controller_updates u LEFT JOIN controller_decisions d"
+                " ON d.number = u.number ORDER BY u.number"
             ).fetchall()
-        return [ControllerUpdate(int(r[0]), int(r[1]), *map(float, r[2:])) for r in rows]
+        return [
+            ControllerUpdate(
+                int(r[0]),
+                int(r[1]),
+                float(r[2]),
+                float(r[3]),
+                float(r[4]),
+                float(r[5]),
+                _decisions(r[6]),
+            )
+            for r in rows
+        ]
+
+
+def _decisions_json(decisions: Sequence[Decision]) -> str:
+    return json.dumps(
+        [[d.label, list(d.choices), list(d.probabilities)] for d in decisions],
+        separators=(",", ":"),
+    )
+
+
+def _decisions(text: str | None) -> tuple[Decision, ...]:
+    if not text:
+        return ()
+    return tuple(
+        Decision(str(label), tuple(map(str, choices)), tuple(map(float, probabilities)))
+        for label, choices, probabilities in json.loads(text)
+    )

@@ -115,3 +115,9 @@ def reply_from_assignments(
             algorithm_settings=[pb.AlgorithmSetting(name=k, value=v) for k, v in settings]
         ),
     )
+
+
+def start_times_from_proto(trials: Iterable[pb.Trial]) -> dict[str, str]:
+    """Each trial's start time (RFC3339, as Katib sends it): only the live report shows it,
+    so it is read when a page is built, not on every call."""
+    return {trial.name: trial.status.start_time for trial in trials}

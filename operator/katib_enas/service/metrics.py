@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import platform
 import threading
+from collections.abc import Mapping
 from wsgiref.simple_server import WSGIServer
 
 import torch
@@ -32,7 +33,6 @@ from prometheus_client import (
     Gauge,
     Histogram,
     disable_created_metrics,
-    start_http_server,
 )
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -43,6 +43,8 @@ from katib_enas.core.errors import ServeError
 from katib_enas.core.katib import Condition
 from katib_enas.core.sharing.store import SharedStore
 from katib_enas.core.strategies import LearnReport
+from katib_enas.service import web
+from katib_enas.service.web import PageSource
 
 log = logging.getLogger(__name__)
 
@@ -213,10 +215,12 @@ class ServiceMetrics:
             if value is not None:
                 gauge.labels(experiment).set(value)
 
-    def serve(self, port: int, host: str = "0.0.0.0") -> int:
-        """Start the `/metrics` HTTP endpoint; return the bound port."""
+    def serve(
+        self, port: int, host: str = "0.0.0.0", pages: Mapping[str, PageSource] | None = None
+    ) -> int:
+        """Start the `/metrics` HTTP endpoint, with `pages` beside it; return the bound port."""
         try:
-            server, _ = start_http_server(port, addr=host, registry=self.registry)
+            server = web.start(host, port, self.registry, pages or {})
         except OSError as error:
             raise ServeError(
                 f"--metrics-port: cannot listen on {host}:{port} ({error.strerror})"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
 from concurrent import futures
 from pathlib import Path
@@ -25,7 +26,7 @@ from katib_enas.core.errors import ServeError
 from katib_enas.core.sharing.reference import katib_address
 from katib_enas.katib_api import pb_grpc
 from katib_enas.service.metrics import ServiceMetrics
-from katib_enas.service.servicer import LearnListener, SuggestionServicer
+from katib_enas.service.servicer import LearnListener, RequestListener, SuggestionServicer
 from katib_enas.service.sessions import Sessions
 from katib_enas.service.shared_weights import SharedWeightsServicer
 from katib_enas.service.stores import Stores
@@ -84,6 +85,7 @@ def start_server(
     metrics: ServiceMetrics | None = None,
     advertise: str | None = None,
     on_learned: LearnListener | None = None,
+    on_request: RequestListener | None = None,
 ) -> SuggestionServer:
     """Start a suggestion server on `address` (port 0: any free port, see `.port`).
 
@@ -96,6 +98,8 @@ def start_server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            # Without this a second service on a taken port would silently share it.
+            ("grpc.so_reuseport", 0),
         ],
     )
     metrics = metrics or ServiceMetrics()
@@ -109,7 +113,7 @@ def start_server(
 
     sessions = Sessions(state_dir, address_of)
     stores = Stores(state_dir, os.environ.get(EXPERIMENT_ENV, "").strip() or None)
-    servicer = SuggestionServicer(metrics, sessions, stores, on_learned)
+    servicer = SuggestionServicer(metrics, sessions, stores, on_learned, on_request)
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
     sw_grpc.add_SharedWeightsServicer_to_server(
         SharedWeightsServicer(metrics, sessions, stores), server
@@ -118,6 +122,7 @@ def start_server(
     for name in HEALTH_SERVICE_NAMES:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    _check_free(address)
     try:
         port = server.add_insecure_port(address)
     except RuntimeError:  # grpc's way of saying the bind failed
@@ -128,6 +133,25 @@ def start_server(
     server.start()
     log.info("suggestion service listening on %s (port %d)", address, port)
     return SuggestionServer(server, port, servicer, health_servicer)
+
+
+def _check_free(address: str) -> None:
+    """Refuse a taken port in one line: gRPC's own refusal prints a C++ log line first."""
+    host, _, port_text = address.rpartition(":")
+    if not port_text.isdigit() or int(port_text) == 0:
+        return  # port 0 is always free; gRPC words anything else
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        found = socket.getaddrinfo(host, int(port_text), type=socket.SOCK_STREAM)
+    except OSError:
+        return
+    family, kind, proto, _, where = found[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gRPC binds
+        try:
+            probe.bind(where)
+        except OSError as error:
+            raise ServeError(f"--port: cannot listen on {address} ({error.strerror})") from None
 
 
 def serve_forever(started: SuggestionServer, grace: float = 10.0) -> None:

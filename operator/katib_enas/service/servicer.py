@@ -7,16 +7,19 @@ INTERNAL). A reply never holds a different number of assignments than was asked 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import grpc
 
 from katib_enas.core.errors import InvalidSettingsError
 from katib_enas.core.settings import ECHOED
 from katib_enas.core.strategies import LearnReport
+from katib_enas.core.trials import TrialRecord
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.service import sessions
+from katib_enas.service import convert, sessions
 from katib_enas.service.convert import (
+    ExperimentInput,
     experiment_from_proto,
     reply_from_assignments,
     trials_from_proto,
@@ -34,6 +37,25 @@ MAX_REQUEST_NUMBER = 10_000
 LearnListener = Callable[[str, LearnReport], None]
 
 
+@dataclass(frozen=True)
+class SeenRequest:
+    """What one GetSuggestions said, for a listener that shows it (`katib-enas serve`'s live
+    report keeps the latest per experiment). The listener runs on the gRPC path: it must only
+    keep references."""
+
+    experiment: ExperimentInput
+    trials: Sequence[TrialRecord]  # as the strategy observed them
+    start_times: Callable[[], Mapping[str, str]]  # trial name -> start time, read when called
+
+
+RequestListener = Callable[[SeenRequest], None]
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 trial`, `3 trials`: log lines people read."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 class SuggestionServicer(pb_grpc.SuggestionServicer):
     """The ENAS suggestion service; one instance serves any number of experiments."""
 
@@ -43,11 +65,13 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
         sessions: Sessions,
         stores: Stores,
         on_learned: LearnListener | None = None,
+        on_request: RequestListener | None = None,
     ) -> None:
         self.metrics = metrics
         self.sessions = sessions
         self.stores = stores
         self.on_learned = on_learned
+        self.on_request = on_request
 
     def ValidateAlgorithmSettings(  # noqa: N802 (gRPC method name)
         self, request: pb.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
@@ -83,14 +107,23 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
             architectures = session.strategy.suggest(count, key) if count else []
             assignments = [session.assignments(a) for a in architectures]
         self.metrics.record_request(request.experiment.name, report, len(assignments))
+        if self.on_request is not None:
+            seen = request.trials  # read again only if a page asks for start times
+            self.on_request(
+                SeenRequest(
+                    experiment_from_proto(request.experiment),
+                    trials,
+                    lambda: convert.start_times_from_proto(seen),
+                )
+            )
         if report.learned and self.on_learned is not None:
             self.on_learned(request.experiment.name, report)
         if report.learned:
             log.info(
-                "experiment %s: learned from %d trial(s) (%d updates%s) in %.3fs; suggesting %d",
+                "experiment %s: learned from %s (%s%s) in %.3f s; suggesting %d",
                 request.experiment.name,
-                report.learned,
-                report.updates,
+                counted(report.learned, "trial"),
+                counted(report.updates, "policy update") if report.updates else "no policy update",
                 ", replayed" if report.replayed else "",
                 report.seconds,
                 count,

@@ -27,6 +27,11 @@ NO_DOT = (
     "written); install Graphviz (Debian: apt-get install graphviz) and run `katib-enas report`"
 )
 
+NO_DOT_HERE = (
+    "Graphviz's `dot` is not installed here: the best architectures are listed in words, "
+    "without pictures"
+)
+
 
 def draw(assignments: Mapping[str, str], title: str) -> graphviz.Digraph | None:
     """The picture of a trial's architecture (None: no kind reads these assignments)."""

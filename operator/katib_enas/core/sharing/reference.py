@@ -13,9 +13,10 @@ Stock trials ignore keys they do not know. No torch here: the trial reads it bef
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from katib_enas.core.errors import InvalidArchitectureError
+from katib_enas.core.errors import InvalidArchitectureError, KatibEnasError
 from katib_enas.core.katib import from_katib_json, to_katib_json
 from katib_enas.core.sharing.schedule import warm_restarts
 from katib_enas.core.spaces.assignment_json import decode_json, is_int
@@ -101,6 +102,21 @@ def reference_of(nn_config: str) -> StoreReference | None:
     if not isinstance(floor, int | float) or isinstance(floor, bool) or not 0 <= floor <= 1:
         raise InvalidArchitectureError("nn_config.shared.lr_floor: expected a number in 0..1")
     return StoreReference(shared["address"], shared["experiment"], **numbers, lr_floor=float(floor))
+
+
+def shares_weights(assignments: Mapping[str, str]) -> bool:
+    """Whether a trial trained with the experiment's shared weights (False when unreadable)."""
+    try:
+        return reference_of(assignments.get(NN_CONFIG, "")) is not None
+    except KatibEnasError:
+        return False
+
+
+SHARED_SCORE_NOTE = (
+    "with weight sharing a trial's score is the accuracy of a child on the experiment's shared "
+    "weights after one slice of training: it ranks children, it is not a final accuracy "
+    "(`katib-enas derive` ranks the trained controller's best; `retrain` gives the accuracy)"
+)
 
 
 def strip_sharing(nn_config: str) -> str:

@@ -35,11 +35,12 @@ Contract (the contract suite `tests/core/test_core_space_kinds.py` runs every re
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces.operations import NasConfig
+from katib_enas.core.updates import Decision
 
 if TYPE_CHECKING:  # torch only where a policy samples: the trial decodes before importing it
     import torch
@@ -78,6 +79,18 @@ class Space(abc.ABC, Generic[A]):
     def summary(self) -> str:
         """A few words for logs and `katib-enas validate`: `8 layers x 106 operations`."""
 
+    def decisions(self, distributions: Sequence[Any]) -> tuple[Decision, ...]:
+        """The policy's per-decision probabilities (`PolicyTerms.distributions` as lists, in
+        its walk's order) named for people; a kind overrides this with its own words."""
+        named: list[Decision] = []
+        for index, rows in enumerate(distributions, start=1):
+            flat = rows if rows and not isinstance(rows[0], list) else None
+            for row, values in enumerate([flat] if flat is not None else rows):
+                label = f"decision {index}" + ("" if flat is not None else f".{row}")
+                choices = tuple(str(c) for c in range(len(values)))
+                named.append(Decision(label, choices, rounded(values)))
+        return tuple(named)
+
 
 class SpaceKind(abc.ABC):
     """A kind of search space: how to parse it and how to read its assignments."""
@@ -102,3 +115,8 @@ class SpaceKind(abc.ABC):
         tensors this child uses; the store accepts no other key from its trial, and the trial's
         builder names its tensors under them. Raises `InvalidArchitectureError` for assignments
         that do not decode."""
+
+
+def rounded(values: Sequence[float]) -> tuple[float, ...]:
+    """Probabilities kept to 4 decimals: a heatmap needs no more, and the history stays small."""
+    return tuple(round(float(v), 4) for v in values)

@@ -146,6 +146,7 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
                 float(self.baseline or 0.0),
                 report.loss,
                 report.entropy,
+                self.space.decisions([d.tolist() for d in terms.distributions]),
             )
         )
         if self.updates % s.controller_log_every_steps == 0:

@@ -72,12 +72,14 @@ def experiment_from_dict(raw: object) -> Experiment:
 def check_document(raw: object) -> Checked:
     """Decode, default, validate (Katib's rules, then ours) and build, in the cluster's order."""
     doc = mapping(raw, "the document")
-    if doc.get("apiVersion") != API_VERSION:
-        raise InvalidExperimentError(
-            f"apiVersion: expected {API_VERSION!r}, got {doc.get('apiVersion')!r}"
-        )
-    if doc.get("kind") != "Experiment":
-        raise InvalidExperimentError(f"kind: expected 'Experiment', got {doc.get('kind')!r}")
+    for key, expected in (("apiVersion", API_VERSION), ("kind", "Experiment")):
+        if key not in doc or doc[key] is None:
+            raise InvalidExperimentError(f"{key}: required ({expected!r})")
+        if doc[key] != expected:
+            raise InvalidExperimentError(f"{key}: expected {expected!r}, got {doc[key]!r}")
+    missing = [key for key in ("metadata", "spec") if doc.get(key) is None]
+    if missing:  # every one at once: a new manifest often lacks both
+        raise InvalidExperimentError(f"{', '.join(missing)}: required")
     shape.check(doc, EXPERIMENT, registry(), "", EXPERIMENT_POLICY)
     decoded = _decoded(doc)
     if not isinstance(decoded.get("spec"), dict):
@@ -124,11 +126,17 @@ def _one_document(text: str, source: str) -> object:
     try:
         documents = [doc for doc in yaml.safe_load_all(text) if doc is not None]
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InvalidExperimentError(f"{source}: not valid YAML{where}") from None
+        raise InvalidExperimentError(f"{source}: not valid YAML{_yaml_problem(error)}") from None
     if len(documents) != 1:
         raise InvalidExperimentError(
             f"{source}: expected one YAML document (an Experiment), found {len(documents)}"
         )
     return documents[0]
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    """` at line 3, column 7: mapping values are not allowed here`: PyYAML's own words."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{where}: {problem}" if problem else where

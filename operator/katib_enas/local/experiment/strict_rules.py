@@ -11,10 +11,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from enas_trial.reporting import (
+    PARAMETER_COUNT,
+    TEST_ACCURACY,
+    TRAINING_ACCURACY,
+    TRAINING_LOSS,
+    VALIDATION_ACCURACY,
+    VALIDATION_LOSS,
+)
 from katib_enas.core.katib import STRATEGIES
 from katib_enas.local.experiment import collector_rules, nas
 from katib_enas.local.experiment.fields import (
     InvalidExperimentError,
+    did_you_mean,
     dig,
     items,
     stricter,
@@ -23,6 +32,18 @@ from katib_enas.local.experiment.model import ENAS_ALGORITHMS
 from katib_enas.local.experiment.template_rules import is_meta_reference
 
 NAS_ASSIGNMENTS = ("architecture", "nn_config")
+# The suggestion services Katib v0.19 ships (katib-config's defaults).
+KATIB_ALGORITHMS = (
+    *("random", "grid", "hyperband", "bayesianoptimization", "tpe", "multivariate-tpe"),
+    *("cmaes", "sobol", "darts", "pbt"),
+)
+# The commands that run our trial, and the metrics it prints (enas_trial.reporting).
+TRIAL_COMMANDS = ("enas-trial", "RunTrial.py")
+TRIAL_METRICS = (
+    *(TRAINING_ACCURACY, TRAINING_LOSS, VALIDATION_ACCURACY, VALIDATION_LOSS, TEST_ACCURACY),
+    PARAMETER_COUNT,
+)
+METRICS_KINDS = ("StdOut", "File", "Push")  # those that read what enas-trial reports
 _DNS_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 
 
@@ -36,8 +57,11 @@ def check(doc: dict[str, Any]) -> None:
             f"{name!r} is not a DNS label",
             "the suggestion's Service, named after the Experiment, cannot be created",
         )
+    _algorithm_name(dig(spec, "algorithm", "algorithmName"))
     for where in ("spec.algorithm", "spec.earlyStopping"):
         _settings(dig(spec, where.split(".")[1]), where)
+    _primary_container(spec)
+    _trial_metrics(spec)
     _metric_strategies(spec["objective"])
     _filters(spec["metricsCollectorSpec"])
     _search_space(spec)
@@ -124,3 +148,76 @@ def _nas_references(spec: dict[str, Any]) -> None:
             "trial metadata like ${trialSpec.Name}",
             "then fails to create any trial: the suggestion service assigns no such value",
         )
+
+
+def _algorithm_name(name: object) -> None:
+    """A name no katib-config can serve: not a DNS label, or a near miss of a known one."""
+    if not isinstance(name, str):
+        return
+    known = (*sorted(ENAS_ALGORITHMS), *KATIB_ALGORITHMS)
+    where = "spec.algorithm.algorithmName"
+    if not _DNS_LABEL.fullmatch(name):
+        raise stricter(
+            where,
+            f"{name!r} is not a DNS label{did_you_mean(name, known)}",
+            f"the suggestion's Service `<experiment>-{name}` cannot be created",
+        )
+    hint = did_you_mean(name, known)
+    if name not in known and hint:
+        raise stricter(
+            where,
+            f"{name!r} is no algorithm Katib or this project ships{hint}",
+            "finds it only if you registered a suggestion of that name in katib-config",
+        )
+
+
+def _primary_container(spec: dict[str, Any]) -> None:
+    """`primaryContainerName` must name a container of the trial's pod."""
+    template = spec.get("trialTemplate") or {}
+    wanted = template.get("primaryContainerName")
+    names = [str(c["name"]) for c in containers(template.get("trialSpec")) if c.get("name")]
+    if not names or wanted in names:
+        return  # a ConfigMap template, or one we cannot see into
+    raise stricter(
+        "spec.trialTemplate.primaryContainerName",
+        f"{wanted!r} names no container of the trial (containers: {', '.join(names)})"
+        f"{did_you_mean(str(wanted), names)}",
+        "collects no metrics from it: every trial ends without an objective value",
+    )
+
+
+def _trial_metrics(spec: dict[str, Any]) -> None:
+    """With an `enas-trial` command, the metric names it prints are known: catch a typo."""
+    if dig(spec, "metricsCollectorSpec", "collector", "kind") not in (None, *METRICS_KINDS):
+        return
+    template = spec.get("trialTemplate") or {}
+    wanted = template.get("primaryContainerName")
+    primary = next(
+        (c for c in containers(template.get("trialSpec")) if c.get("name") == wanted), None
+    )
+    words = [*items(dig(primary, "command")), *items(dig(primary, "args"))]
+    if not any(str(w).split("/")[-1] in TRIAL_COMMANDS for w in words[:3]):
+        return
+    objective = spec["objective"]
+    named = [("objectiveMetricName", objective["objectiveMetricName"])] + [
+        (f"additionalMetricNames[{i}]", n)
+        for i, n in enumerate(items(objective.get("additionalMetricNames")))
+    ]
+    for field, name in named:
+        if name not in TRIAL_METRICS:
+            raise stricter(
+                f"spec.objective.{field}",
+                f"{name!r} is not a metric enas-trial prints ({', '.join(TRIAL_METRICS)})"
+                f"{did_you_mean(str(name), TRIAL_METRICS)}",
+                "its metrics collector never finds it: every trial ends MetricsUnavailable",
+            )
+
+
+def containers(value: object) -> list[dict[str, Any]]:
+    """Every container of a trial spec, wherever its kind nests pods (Job, TFJob, ...)."""
+    if isinstance(value, list):
+        return [c for v in value for c in containers(v)]
+    if not isinstance(value, dict):
+        return []
+    found = [c for c in items(value.get("containers")) if isinstance(c, dict)]
+    return found + [c for k, v in value.items() if k != "containers" for c in containers(v)]

@@ -77,6 +77,7 @@ class MacroPolicy(LstmPolicy[Architecture]):
         terms = PolicyTerms(
             log_prob=Trace.total(trace.log_probs, batch),
             entropy=Trace.total(trace.entropies, batch),
+            distributions=tuple(trace.distributions),
             penalty=penalty / skips_total if skips_total else penalty,
             skip_rate=taken / (skips_total * batch) if skips_total else 0.0,
         )

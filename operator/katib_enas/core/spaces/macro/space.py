@@ -7,14 +7,14 @@ ids the `nasConfig` expands to, and for each earlier layer a skip bit.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import from_katib_json
 from katib_enas.core.settings import EnasSettings
-from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind
+from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind, rounded
 from katib_enas.core.spaces.macro.format import (
     CONCAT,
     HEAD_SCOPE,
@@ -36,6 +36,7 @@ from katib_enas.core.spaces.operations import (
     describe_operation,
     expand_operations,
 )
+from katib_enas.core.updates import Decision
 
 if TYPE_CHECKING:
     import torch
@@ -114,6 +115,20 @@ class MacroSpace(Space[Architecture]):
 
     def summary(self) -> str:
         return f"{self.num_layers} layers x {self.num_operations} operations"
+
+    def decisions(self, distributions: Sequence[Any]) -> tuple[Decision, ...]:
+        """Per layer: its operation, then (after layer 0) one skip per earlier layer, as
+        `MacroPolicy.walk` takes them."""
+        names = tuple(describe_operation(op) for op in self.operations)
+        steps = iter(distributions)
+        named: list[Decision] = []
+        for layer in range(self.num_layers):
+            named.append(Decision(f"layer {layer}: operation", names, rounded(next(steps))))
+            if layer:
+                for earlier, pair in enumerate(next(steps)):
+                    label = f"layer {layer}: input from layer {earlier}"
+                    named.append(Decision(label, ("no", "yes"), rounded(pair)))
+        return tuple(named)
 
 
 class MacroKind(SpaceKind):

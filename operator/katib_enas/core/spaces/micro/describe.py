@@ -39,7 +39,7 @@ def describe_cells(
         lines.append(f"{name} cell:")
         for index, node in enumerate(cell.nodes):
             parts = [
-                f"{describe_micro_operation(embedding[op])}({_input_name(i)})"
+                f"{describe_micro_operation(embedding[op])}({input_name(i)})"
                 for i, op in zip(node.inputs, node.ops, strict=True)
             ]
             lines.append(f"  node {index + 2} = {' + '.join(parts)}")
@@ -48,5 +48,5 @@ def describe_cells(
     return lines
 
 
-def _input_name(index: int) -> str:
+def input_name(index: int) -> str:
     return {0: "cell k-2", 1: "cell k-1"}.get(index, f"node {index}")

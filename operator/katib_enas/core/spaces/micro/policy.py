@@ -64,6 +64,7 @@ class MicroPolicy(LstmPolicy[MicroArchitecture]):
         terms = PolicyTerms(
             log_prob=Trace.total(trace.log_probs, batch),
             entropy=Trace.total(trace.entropies, batch),
+            distributions=tuple(trace.distributions),
             penalty=torch.zeros(batch),
             skip_rate=0.0,
         )

@@ -11,17 +11,22 @@ names Katib's DARTS uses for the same things).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from katib_enas.core.errors import InvalidSearchSpaceError, KatibEnasError
 from katib_enas.core.katib import from_katib_json
 from katib_enas.core.settings import EnasSettings
-from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind
+from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind, rounded
 from katib_enas.core.spaces.catalogue import MICRO_OPERATION_TYPES
-from katib_enas.core.spaces.micro.describe import describe_cells
+from katib_enas.core.spaces.micro.describe import (
+    describe_cells,
+    describe_micro_operation,
+    input_name,
+)
 from katib_enas.core.spaces.micro.format import (
+    CELLS,
     KIND,
     Cell,
     MicroArchitecture,
@@ -41,6 +46,7 @@ from katib_enas.core.spaces.operations import (
     check_graph,
     expand_operations,
 )
+from katib_enas.core.updates import Decision
 
 if TYPE_CHECKING:
     import torch
@@ -126,6 +132,23 @@ class MicroSpace(Space[MicroArchitecture]):
             f"micro: {self.num_cells} cells of {self.num_nodes} nodes x "
             f"{len(self.operations)} operations"
         )
+
+    def decisions(self, distributions: Sequence[Any]) -> tuple[Decision, ...]:
+        """Per cell (normal, then reduction), per node: its two inputs, then its two
+        operations, as `MicroPolicy.walk` takes them."""
+        names = tuple(describe_micro_operation(op) for op in self.operations)
+        steps = iter(distributions)
+        named: list[Decision] = []
+        for cell in CELLS:
+            for node in range(self.num_nodes):
+                inputs = tuple(input_name(i) for i in range(node + 2))
+                label = f"{cell} node {node + 2}"
+                for slot in (1, 2):
+                    named.append(Decision(f"{label}: input {slot}", inputs, rounded(next(steps))))
+                for slot in (1, 2):
+                    probabilities = rounded(next(steps))
+                    named.append(Decision(f"{label}: operation {slot}", names, probabilities))
+        return tuple(named)
 
 
 class MicroKind(SpaceKind):
