@@ -51,6 +51,7 @@ def _check_ranking(path: Path, retrained: int = 0) -> list[dict[str, object]]:
     return derived
 
 
+@pytest.mark.timeout(1200)  # a search, a derive with two brief retrains, then a retrain
 def test_derive_ranks_sampled_architectures_after_a_local_run(
     tmp_path: Path, katib_enas: Run
 ) -> None:
