@@ -15,7 +15,9 @@ from katib_enas.core.errors import InvalidSharingError, KatibEnasError
 from katib_enas.core.sharing.reference import StoreReference, reference_of
 from katib_enas.core.sharing.store import SharedStore, StoreStatus, Update
 from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG, kind_of
+from katib_enas.service import limits
 from katib_enas.service.guard import guarded
+from katib_enas.service.limits import check_count, check_text
 from katib_enas.service.metrics import ServiceMetrics
 from katib_enas.service.sessions import Sessions
 from katib_enas.service.stores import Stores
@@ -56,6 +58,10 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
 
     def _pull(self, request: sw.PullRequest) -> list[sw.PullChunk]:
         store, scopes = self._open(request.child)
+        check_count("tensors", request.tensors, limits.MAX_TENSORS)
+        for t in request.tensors:
+            check_text("tensors[].key", t.key, limits.MAX_NAME_CHARS)
+            check_count(f"tensor {t.key!r}: shape", t.shape, limits.MAX_DIMS)
         wanted = [(t.key, tuple(int(s) for s in t.shape)) for t in request.tensors]
         status, found = store.pull(wanted, scopes)
         chunks = [sw.PullChunk(status=_status(status))]
@@ -75,7 +81,9 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
             raise InvalidSharingError("a push starts with its header (child, base_version, steps)")
         header = first.header
         store, scopes = self._open(header.child)
-        assembler = Assembler(max_bytes=2 * store.max_bytes)
+        assembler = Assembler(
+            max_bytes=2 * store.max_bytes, max_tensors=limits.MAX_TENSORS, max_dims=limits.MAX_DIMS
+        )
         try:
             for chunk in chunks:
                 if chunk.WhichOneof("body") != "part":
@@ -96,6 +104,7 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
     def _sample(self, request: sw.SampleRequest) -> sw.SampleReply:
         if not 1 <= request.count <= MAX_SAMPLE:
             raise InvalidSharingError(f"count must be in 1..{MAX_SAMPLE}, got {request.count}")
+        check_text("experiment", request.experiment, limits.MAX_NAME_CHARS)
         session = self.sessions.latest(request.experiment)
         with session.lock:
             architectures = session.strategy.suggest(int(request.count), SAMPLE_KEY)
@@ -129,6 +138,9 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
 def _reference(child: sw.Child) -> StoreReference:
     if not child.experiment:
         raise InvalidSharingError("child.experiment is missing")
+    check_text("child.experiment", child.experiment, limits.MAX_NAME_CHARS)
+    check_text("child.architecture", child.architecture, limits.MAX_ASSIGNMENT_CHARS)
+    check_text("child.nn_config", child.nn_config, limits.MAX_ASSIGNMENT_CHARS)
     reference = reference_of(child.nn_config)
     if reference is None:
         raise InvalidSharingError(
