@@ -216,6 +216,8 @@ BAD_PUSHES: list[tuple[str, BadPush, str]] = [
         lambda c, k, s: _push(c, _raw(k, [1 << 20], bytes(3 << 20))),
         "at most 2 MiB",
     ),
+    ("empty-part", lambda c, k, s: _push(c, _raw(k, s, b"")), "at least 4 B"),
+    ("nine-dims", lambda c, k, s: _push(c, _raw(k, [1] * 9, bytes(4))), "9 dimensions"),
     ("no-header", lambda c, k, s: [_part(k, torch.zeros(s))], "starts with its header"),
     ("out-of-order", lambda c, k, s: _push(c, _raw(k, s, bytes(4), 1)), "out of order"),
     (

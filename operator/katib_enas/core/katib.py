@@ -180,5 +180,14 @@ def to_katib_json(value: object) -> str:
 
 
 def from_katib_json(text: str) -> object:
-    """Undo `to_katib_json` on a value as a trial receives it; raises `json.JSONDecodeError`."""
-    return json.loads(unquote(text).replace("'", '"'))
+    """Undo `to_katib_json` on a value as a trial receives it; raises `json.JSONDecodeError`,
+    also for what `json` itself refuses otherwise: a number of more than 4,300 digits
+    (`ValueError`) or arrays nested thousands deep (`RecursionError`)."""
+    document = unquote(text).replace("'", '"')
+    try:
+        return json.loads(document)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as error:
+        reason = "a number too long" if isinstance(error, ValueError) else "nested too deep"
+        raise json.JSONDecodeError(reason, document, 0) from None
