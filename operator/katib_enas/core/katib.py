@@ -45,9 +45,10 @@ class Condition(enum.IntEnum):
     @classmethod
     def from_number(cls, number: int) -> Condition:
         """The proto's number; anything out of range is UNKNOWN (a newer Katib, a bad request)."""
-        return cls(number) if 0 <= number <= max(cls) else cls.UNKNOWN
+        return _BY_NUMBER.get(number, cls.UNKNOWN)  # a dict: called for every trial of a call
 
 
+_BY_NUMBER = {int(condition): condition for condition in Condition}
 _KATIB_NAMES = {
     Condition.CREATED: "Created",
     Condition.RUNNING: "Running",

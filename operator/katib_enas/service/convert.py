@@ -124,9 +124,42 @@ def nas_from_proto(nas: pb.NasConfig) -> NasConfig:
     )
 
 
-def trials_from_proto(trials: Sequence[pb.Trial]) -> list[TrialRecord]:
-    check_count("trials", trials, limits.MAX_TRIALS)
-    return [trial_from_proto(trial) for trial in trials]
+class KnownTrials:
+    """One experiment's trials as last converted, so that a call costs only its new or changed
+    trials: every call carries the whole history, and reading a trial's assignments and metrics
+    out of protobuf is most of what a call with 1,000 trials used to cost.
+
+    A trial is recognised by its name, condition and completion time: Katib never changes a
+    finished trial's assignments or observation, and a trial that changed (RUNNING to SUCCEEDED)
+    is read again. A running trial's metrics may grow unread, which changes nothing: only
+    finished trials are learned from or counted in the best metric. The same record object comes
+    back, so the strategy can recognise it too (`SearchStrategy.observe`). Holds the trials of
+    the latest call only: bounded by `limits.MAX_TRIALS`. Callers serialise `convert` (the
+    session's lock)."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, tuple[int, str, TrialRecord]] = {}
+
+    def convert(self, trials: Sequence[pb.Trial]) -> list[TrialRecord]:
+        check_count("trials", trials, limits.MAX_TRIALS)
+        previous, records = self._records, {}
+        converted = []
+        for trial in trials:
+            name = trial.name
+            status = trial.status
+            condition, completed = int(status.condition), status.completion_time
+            known = previous.get(name)
+            if known is not None and known[0] == condition and known[1] == completed:
+                record = known[2]
+            else:
+                record = trial_from_proto(trial)
+            if name in records:  # a name sent twice (never by Katib): each is read as sent
+                record = trial_from_proto(trial)
+            else:
+                records[name] = (condition, completed, record)
+            converted.append(record)
+        self._records = records
+        return converted
 
 
 def trial_from_proto(trial: pb.Trial) -> TrialRecord:

@@ -19,7 +19,6 @@ from katib_enas.service import sessions
 from katib_enas.service.convert import (
     experiment_from_proto,
     reply_from_assignments,
-    trials_from_proto,
 )
 from katib_enas.service.guard import guarded
 from katib_enas.service.metrics import ServiceMetrics
@@ -71,9 +70,9 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
                 f"current_request_number must be in 0..{MAX_REQUEST_NUMBER}, got {count}"
             )
         session = self.sessions.get(experiment_from_proto(request.experiment))
-        trials = trials_from_proto(request.trials)
-        key = int(request.total_request_number) * 1_000_003 + len(trials)
+        key = int(request.total_request_number) * 1_000_003 + len(request.trials)
         with session.lock:
+            trials = session.known.convert(request.trials)
             if session.reference is not None:
                 self.stores.open(session.reference, known=True)
             report = session.strategy.observe(trials)

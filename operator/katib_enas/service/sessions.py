@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from katib_enas.core.errors import InvalidSharingError, KatibEnasError
 from katib_enas.core.settings import EnasSettings, parse_settings
 from katib_enas.core.sharing.reference import StoreReference, with_reference
 from katib_enas.core.strategies import SearchStrategy
-from katib_enas.service.convert import ExperimentInput
+from katib_enas.service.convert import ExperimentInput, KnownTrials
 
 # Where trials reach this service: (experiment, algorithm) -> "host:port".
 AddressOf = Callable[[str, str], str]
@@ -38,6 +38,7 @@ class Session:
     checkpoint: Path | None
     lock: threading.Lock
     reference: StoreReference | None = None  # with weight_sharing: the experiment's store
+    known: KnownTrials = field(default_factory=KnownTrials)  # the last call's trials, converted
 
     def save(self) -> None:
         if self.checkpoint is not None:

@@ -80,6 +80,9 @@ class SearchStrategy(abc.ABC, Generic[A]):
         self._learned: list[str] = []
         self._learned_set: set[str] = set()
         self._observed = False
+        # The last call's judgements by trial name, with the record they judged: a caller that
+        # hands the same record objects again (`service.convert.KnownTrials`) is not re-judged.
+        self._judged: dict[str, tuple[TrialRecord, Judgement]] = {}
 
     @property
     def learned_trials(self) -> tuple[str, ...]:
@@ -109,7 +112,7 @@ class SearchStrategy(abc.ABC, Generic[A]):
         """Learn from the finished trials of `trials` not learned yet (idempotent)."""
         started = time.perf_counter()
         report = LearnReport()
-        judged = [(trial, judge(trial, self.objective)) for trial in trials]
+        judged = self._judge(trials)
         for trial, _ in judged:
             report.counts[trial.condition] = report.counts.get(trial.condition, 0) + 1
         succeeded = [j.metric for _, j in judged if j.metric is not None]
@@ -137,6 +140,22 @@ class SearchStrategy(abc.ABC, Generic[A]):
                 self._learn(architecture, judgement, report)
         report.seconds = time.perf_counter() - started
         return report
+
+    def _judge(self, trials: Sequence[TrialRecord]) -> list[tuple[TrialRecord, Judgement]]:
+        """Each trial with its judgement, reusing the last call's for the very same records."""
+        previous, latest = self._judged, {}
+        judged = []
+        for trial in trials:
+            known = previous.get(trial.name)
+            judgement = (
+                known[1]
+                if known is not None and known[0] is trial
+                else judge(trial, self.objective)
+            )
+            latest[trial.name] = (trial, judgement)
+            judged.append((trial, judgement))
+        self._judged = latest
+        return judged
 
     def _remember(self, name: str) -> None:
         self._learned.append(name)
