@@ -19,6 +19,8 @@ from shared_support import children, shared_experiment
 from katib_enas.core.sharing import store
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service import limits
+from katib_enas.service.convert import experiment_from_proto
+from katib_enas.service.sessions import MAX_SETUPS, Sessions
 from katib_enas.v1 import shared_weights_pb2 as sw
 from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 
@@ -296,3 +298,22 @@ def test_a_store_holds_a_bounded_number_of_tensors(monkeypatch: pytest.MonkeyPat
             1, 1, [store.Update(f"a/{i}", one, one) for i in range(2, 4)], frozenset({"a/"})
         )
     assert (shared.version, sorted(shared.tensors)) == (1, ["a/0", "a/1"])
+
+
+def test_variants_of_one_experiment_keep_a_bounded_number_of_sessions(
+    cpu_experiment: Any,
+) -> None:
+    """A Katib experiment keeps one setup; endless variants of one name (a fuzzer, a buggy
+    client) keep only the latest few controllers, and the latest is the one `Sample` uses."""
+    held = Sessions(None, lambda experiment, algorithm: "127.0.0.1:6789")
+    for size in range(1, 11):
+        variant = _mutated(
+            cpu_experiment,
+            lambda s, n=size: s.algorithm.algorithm_settings.add(  # type: ignore[misc]
+                name="controller_hidden_size", value=str(n)
+            ),
+        )
+        latest = held.get(experiment_from_proto(variant))
+    assert held.count(cpu_experiment.name) == MAX_SETUPS
+    assert held.latest(cpu_experiment.name) is latest
+    assert latest.settings.controller_hidden_size == 10

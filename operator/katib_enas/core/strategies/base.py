@@ -18,9 +18,11 @@ What an implementation may assume and must guarantee:
   trials: nothing is relearned. The learned order is part of the state.
 - A fresh strategy given a history (a restart without a checkpoint) learns it all in canonical
   order (`LearnReport.replayed`). "Reproducible" means: the state is a function of the seed and
-  the learned order, so a checkpoint restores it exactly, and a replay reproduces the lost
-  state exactly when the trials had arrived in canonical order (the usual case; otherwise it is
-  the state a service that saw them in that order would have).
+  the learned order, so a checkpoint restores it exactly, and a replay of up to
+  `EXACT_REPLAY_TRIALS` finished trials reproduces the lost state exactly when the trials had
+  arrived in canonical order (the usual case; otherwise it is the state a service that saw them
+  in that order would have). A longer replay may learn in larger steps (`_start_learning`), so
+  that a cold start stays far inside Katib's 60 s deadline; each strategy documents how.
 - `_learn` sees each finished trial once, with its decoded architecture (trials whose
   assignments do not decode are skipped, logged once) and the reward rule's `Judgement`; it
   counts the policy updates it makes in `report.updates`.
@@ -49,6 +51,8 @@ from katib_enas.core.updates import ControllerUpdate
 log = logging.getLogger(__name__)
 
 A = TypeVar("A")
+# A replay of at most this many finished trials is learned exactly as live learning did.
+EXACT_REPLAY_TRIALS = 400
 
 
 @dataclass
@@ -96,6 +100,13 @@ class SearchStrategy(abc.ABC, Generic[A]):
     def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> None:
         """Learn from one finished trial (now, or with the next batch)."""
 
+    def _start_learning(self, trials: int, replay: bool) -> None:
+        """Called before `_learn` sees `trials` finished trials (`replay`: the whole history of a
+        fresh strategy); a strategy that learns a long replay in larger steps sets them here."""
+
+    def _finish_learning(self, report: LearnReport) -> None:
+        """Called after the last `_learn` of an `observe` call."""
+
     @abc.abstractmethod
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly where this strategy is."""
@@ -132,12 +143,14 @@ class SearchStrategy(abc.ABC, Generic[A]):
         self._observed = True
         if report.replayed:
             log.info("no state for this experiment: learning its %d finished trials", len(finished))
+        self._start_learning(len(finished), report.replayed)
         for trial, judgement in finished:
             self._remember(trial.name)
             report.learned += 1
             architecture = self._architecture_of(trial)
             if architecture is not None:
                 self._learn(architecture, judgement, report)
+        self._finish_learning(report)
         report.seconds = time.perf_counter() - started
         return report
 
