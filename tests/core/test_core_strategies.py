@@ -183,7 +183,7 @@ def test_reinforce_replay_reaches_the_state_of_the_service_that_served_all_along
 def test_reinforce_long_replay_takes_few_larger_steps_with_the_same_rewards(
     gpu_space: MacroSpace, five_by_five_share: Callable[[Architecture], float]
 ) -> None:
-    """A restart without a checkpoint after 1,001 trials: learned in at most 100 updates (a cold
+    """A restart without a checkpoint after 1,001 trials: learned in at most 50 updates (a cold
     start in seconds), every trial's reward and advantage as live learning had them, and what
     stays pending is what live learning would leave for the next call."""
     _, objective, _ = parts("macro")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -45,14 +46,15 @@ from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Condition, Objective
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces import Space
-from katib_enas.core.trials import Judgement, Outcome, TrialRecord, judge
+from katib_enas.core.strategies.history import History
+from katib_enas.core.trials import Judgement, TrialRecord
 from katib_enas.core.updates import ControllerUpdate
 
 log = logging.getLogger(__name__)
 
 A = TypeVar("A")
 # A replay of at most this many finished trials is learned exactly as live learning did.
-EXACT_REPLAY_TRIALS = 400
+EXACT_REPLAY_TRIALS = 200
 
 
 @dataclass
@@ -84,9 +86,7 @@ class SearchStrategy(abc.ABC, Generic[A]):
         self._learned: list[str] = []
         self._learned_set: set[str] = set()
         self._observed = False
-        # The last call's judgements by trial name, with the record they judged: a caller that
-        # hands the same record objects again (`service.convert.KnownTrials`) is not re-judged.
-        self._judged: dict[str, tuple[TrialRecord, Judgement]] = {}
+        self._history = History(objective)  # what the last call read of Katib's history
 
     @property
     def learned_trials(self) -> tuple[str, ...]:
@@ -123,20 +123,10 @@ class SearchStrategy(abc.ABC, Generic[A]):
         """Learn from the finished trials of `trials` not learned yet (idempotent)."""
         started = time.perf_counter()
         report = LearnReport()
-        judged = self._judge(trials)
-        for trial, _ in judged:
-            report.counts[trial.condition] = report.counts.get(trial.condition, 0) + 1
-        succeeded = [j.metric for _, j in judged if j.metric is not None]
-        if succeeded:
-            best = max if self.objective.maximize else min
-            report.best_metric = best(succeeded)
+        scan = self._history.scan(trials, self._learned_set)
+        report.counts, report.best_metric = dict(scan.counts), scan.best_metric
         finished = sorted(
-            (
-                (t, j)
-                for t, j in judged
-                if j.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
-                and t.name not in self._learned_set
-            ),
+            scan.new,
             key=lambda pair: (pair[0].completion_time == "", pair[0].completion_time, pair[0].name),
         )
         report.replayed = not self._observed and not self._learned and bool(finished)
@@ -151,33 +141,24 @@ class SearchStrategy(abc.ABC, Generic[A]):
             if architecture is not None:
                 self._learn(architecture, judgement, report)
         self._finish_learning(report)
+        self._history.keep(scan)
         report.seconds = time.perf_counter() - started
         return report
-
-    def _judge(self, trials: Sequence[TrialRecord]) -> list[tuple[TrialRecord, Judgement]]:
-        """Each trial with its judgement, reusing the last call's for the very same records."""
-        previous, latest = self._judged, {}
-        judged = []
-        for trial in trials:
-            known = previous.get(trial.name)
-            judgement = (
-                known[1]
-                if known is not None and known[0] is trial
-                else judge(trial, self.objective)
-            )
-            latest[trial.name] = (trial, judgement)
-            judged.append((trial, judgement))
-        self._judged = latest
-        return judged
 
     def _remember(self, name: str) -> None:
         self._learned.append(name)
         self._learned_set.add(name)
 
-    def _restore_learned(self, names: Sequence[str]) -> None:
-        """For `load_state_dict`: the learned order of a checkpoint."""
-        self._learned = list(names)
-        self._learned_set = set(names)
+    def _learned_state(self) -> str:
+        """For `state_dict`: the learned order as one JSON string, not a list: pickling a list
+        costs a Python call per name, and a checkpoint is saved after every call that learned
+        (issue 23: a call's cost must not grow with the history)."""
+        return json.dumps(self._learned)
+
+    def _restore_learned(self, names: str | Sequence[str]) -> None:
+        """For `load_state_dict`: the learned order of a checkpoint (a list before issue 23)."""
+        self._learned = list(json.loads(names) if isinstance(names, str) else names)
+        self._learned_set = set(self._learned)
 
     def _architecture_of(self, trial: TrialRecord) -> A | None:
         """The architecture a trial ran, or None (logged) if its assignments are unusable."""

@@ -13,7 +13,7 @@ A replay of a long history (a restart without a checkpoint, more than `EXACT_REP
 finished trials) is learned in at most `MAX_REPLAY_UPDATES` updates: each trial's reward,
 baseline and advantage exactly as live, but the gradient averaged over batches of
 ceil(N / MAX_REPLAY_UPDATES) trials instead of `controller_batch_size`. Each update costs about
-the same whatever its batch, so 10,000 trials cost 100 updates instead of 2,500; the state it
+the same whatever its batch, so 10,000 trials cost 50 updates instead of 2,500; the state it
 reaches approximates the lost one (the same trials and rewards, fewer and larger steps).
 """
 
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 3  # 3: batched updates, arrival order; 2: our own Adam's state
 _ADVANTAGE_CLIP = 5.0
-MAX_REPLAY_UPDATES = 100  # updates a long replay takes (module docstring)
+MAX_REPLAY_UPDATES = 50  # updates a long replay takes (module docstring)
 
 
 class ReinforceStrategy(SearchStrategy[A], Generic[A]):
@@ -199,7 +199,7 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
             "reward_stats": (self.reward_count, self.reward_mean, self.reward_m2),
             "worst_reward": self.worst_reward,
             "updates": self.updates,
-            "learned": list(self._learned),
+            "learned": self._learned_state(),
             # Architectures as their assignments: a checkpoint holds only plain data.
             "pending": [(self.space.encode(a), adv, r) for a, adv, r in self.pending],
         }
