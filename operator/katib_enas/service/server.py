@@ -24,6 +24,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from katib_enas.core.errors import ServeError
 from katib_enas.core.sharing.reference import katib_address
 from katib_enas.katib_api import pb_grpc
+from katib_enas.service.admission import STORE_SLOTS, Admission
 from katib_enas.service.metrics import ServiceMetrics
 from katib_enas.service.servicer import LearnListener, SuggestionServicer
 from katib_enas.service.sessions import Sessions
@@ -92,7 +93,8 @@ def start_server(
     # The controller's tensors are tiny: one thread is fastest and keeps replays bit-identical.
     torch.set_num_threads(1)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max(2, workers)),
+        # The store's calls get threads of their own (`admission`): never Katib's or health's.
+        futures.ThreadPoolExecutor(max_workers=max(2, workers) + STORE_SLOTS),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -112,7 +114,7 @@ def start_server(
     servicer = SuggestionServicer(metrics, sessions, stores, on_learned)
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
     sw_grpc.add_SharedWeightsServicer_to_server(
-        SharedWeightsServicer(metrics, sessions, stores), server
+        SharedWeightsServicer(metrics, sessions, stores, Admission()), server
     )
     health_servicer = health.HealthServicer()
     for name in HEALTH_SERVICE_NAMES:

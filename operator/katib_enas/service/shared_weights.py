@@ -1,12 +1,16 @@
 """The `katib_enas.v1.SharedWeights` servicer: the stores' Pull, Push and Sample over gRPC, on the
 suggestion server's port. Chunks are checked and assembled (`tensor_wire`), then the store's
 rules apply (`core.sharing.store`); errors map as `guard` says, and a bad push changes nothing.
+Every call first takes a slot (`admission`), so that trials never starve Katib's calls or each
+other.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from typing import TypeVar
 
 import grpc
 from torch import Tensor
@@ -16,6 +20,7 @@ from katib_enas.core.sharing.reference import StoreReference, reference_of
 from katib_enas.core.sharing.store import SharedStore, StoreStatus, Update
 from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG, kind_of
 from katib_enas.service import limits
+from katib_enas.service.admission import Admission
 from katib_enas.service.guard import guarded
 from katib_enas.service.limits import check_count, check_text
 from katib_enas.service.metrics import ServiceMetrics
@@ -26,6 +31,7 @@ from katib_enas.v1 import shared_weights_pb2 as sw
 from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 MAX_SAMPLE = 1000
 SAMPLE_KEY = -2  # its own stream of draws: sampling never shifts what Katib is suggested
@@ -33,28 +39,57 @@ DELTA, INITIAL = sw.TensorPart.DELTA, sw.TensorPart.INITIAL
 
 
 class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
-    def __init__(self, metrics: ServiceMetrics, sessions: Sessions, stores: Stores) -> None:
+    def __init__(
+        self,
+        metrics: ServiceMetrics,
+        sessions: Sessions,
+        stores: Stores,
+        admission: Admission | None = None,
+    ) -> None:
         self.metrics = metrics
         self.sessions = sessions
         self.stores = stores
+        self.admission = admission or Admission()
 
     def Pull(  # noqa: N802 (gRPC method name)
         self, request: sw.PullRequest, context: grpc.ServicerContext
     ) -> Iterator[sw.PullChunk]:
         # Everything is checked and copied before the first chunk goes out: a stream that has
-        # started cannot turn into INVALID_ARGUMENT.
-        chunks = guarded(self.metrics, "Pull", context, lambda: self._pull(request))
-        yield from chunks
+        # started cannot turn into INVALID_ARGUMENT. The slot is held until the last chunk.
+        with ExitStack() as slot:
+
+            def pull() -> list[sw.PullChunk]:
+                slot.enter_context(self.admission.admit(context.peer()))
+                return self._pull(request)
+
+            chunks = guarded(self.metrics, "Pull", context, pull)
+            yield from chunks
 
     def Push(  # noqa: N802 (gRPC method name)
         self, request_iterator: Iterator[sw.PushChunk], context: grpc.ServicerContext
     ) -> sw.PushReply:
-        return guarded(self.metrics, "Push", context, lambda: self._push(request_iterator))
+        return guarded(
+            self.metrics,
+            "Push",
+            context,
+            self._admitted(context, lambda: self._push(request_iterator)),
+        )
 
     def Sample(  # noqa: N802 (gRPC method name)
         self, request: sw.SampleRequest, context: grpc.ServicerContext
     ) -> sw.SampleReply:
-        return guarded(self.metrics, "Sample", context, lambda: self._sample(request))
+        return guarded(
+            self.metrics, "Sample", context, self._admitted(context, lambda: self._sample(request))
+        )
+
+    def _admitted(self, context: grpc.ServicerContext, body: Callable[[], R]) -> Callable[[], R]:
+        """`body`, run holding a slot of the client's (refused at once when none is free)."""
+
+        def run() -> R:
+            with self.admission.admit(context.peer()):
+                return body()
+
+        return run
 
     def _pull(self, request: sw.PullRequest) -> list[sw.PullChunk]:
         store, scopes = self._open(request.child)

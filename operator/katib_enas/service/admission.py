@@ -1,0 +1,53 @@
+"""Admission of shared-weights calls: the store's trials must never take the threads that Katib's
+GetSuggestions and the kubelet's health probe need, and one client must not crowd out the others.
+
+The server's thread pool has `STORE_SLOTS` threads more than its Suggestion workers; at most
+`STORE_SLOTS` Pull, Push or Sample calls run at once, at most `PER_CLIENT` of them from one
+client connection. A call beyond that is refused at once with UNAVAILABLE, before anything is
+read: the trial's link retries it (a refused push was not applied), and a client that floods
+the store with concurrent calls gets its own share and no more. Waiting for a slot instead would
+hold a thread, which is what this module prevents.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STORE_SLOTS = 8  # concurrent store calls: one per trial of a typical parallelTrialCount
+PER_CLIENT = 2  # concurrent store calls of one client connection (a trial makes one at a time)
+
+
+class StoreBusyError(Exception):
+    """Every slot is taken, or the client already holds its share; answered UNAVAILABLE."""
+
+
+class Admission:
+    def __init__(self, slots: int = STORE_SLOTS, per_client: int = PER_CLIENT) -> None:
+        self.slots = slots
+        self.per_client = per_client
+        self._busy: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def admit(self, client: str) -> Iterator[None]:
+        """Hold a slot for `client` (gRPC's `context.peer()`) while the call runs."""
+        with self._lock:
+            total = sum(self._busy.values())
+            mine = self._busy.get(client, 0)
+            if total >= self.slots or mine >= self.per_client:
+                raise StoreBusyError(
+                    f"the shared-weights store is busy ({total} calls in progress, {mine} of "
+                    "them yours): retry"
+                )
+            self._busy[client] = mine + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                left = self._busy[client] - 1
+                if left:
+                    self._busy[client] = left
+                else:
+                    del self._busy[client]
