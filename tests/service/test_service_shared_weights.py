@@ -345,7 +345,7 @@ def test_unknown_experiments_are_refused_and_a_dedicated_service_serves_only_its
 def test_a_client_flooding_the_store_gets_its_share_and_others_still_get_theirs(
     running: Running,
 ) -> None:
-    """Issue 23: concurrent store calls are admitted per client connection (2 each, 8 in all);
+    """Issue 23: concurrent store calls are admitted per client connection (2 each, 16 in all);
     a third concurrent push from one client is refused UNAVAILABLE at once (trials retry it, and
     it changed nothing), while another trial and Katib's GetSuggestions are answered."""
     [child] = children(running, shared_experiment(), 1)

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-STORE_SLOTS = 8  # concurrent store calls: one per trial of a typical parallelTrialCount
+STORE_SLOTS = 16  # concurrent store calls: every trial of a large parallelTrialCount
 PER_CLIENT = 2  # concurrent store calls of one client connection (a trial makes one at a time)
 
 
