@@ -108,7 +108,7 @@ class Service:
     def close(self) -> None:
         self.channel.close()
         self.process.terminate()
-        self.process.wait(timeout=30)
+        self.process.wait(timeout=120)  # a loaded machine can take long to end a process
 
 
 @pytest.fixture
