@@ -133,7 +133,7 @@ class KnownTrials:
     finished trial's assignments or observation, and a trial that changed (RUNNING to SUCCEEDED)
     is read again. A running trial's metrics may grow unread, which changes nothing: only
     finished trials are learned from or counted in the best metric. The same record object comes
-    back, so the strategy can recognise it too (`SearchStrategy.observe`). Holds the trials of
+    back, so the strategy can recognise it too (`core.strategies.history`). Holds the trials of
     the latest call only: bounded by `limits.MAX_TRIALS`. Callers serialise `convert` (the
     session's lock)."""
 
