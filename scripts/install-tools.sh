@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests run for real (helm, kubectl, the prometheus-operator
 # schema models into .tools/, which `make test` puts first on PATH; Debian's prometheus and
-# promtool, graphviz and chromium system-wide). No cluster or Docker engine is
+# promtool, graphviz, chromium and shellcheck system-wide). No cluster or Docker engine is
 # needed; everything comes from a package registry. Each tool has its own function; each skips its
 # work when the pinned version is already installed, so a second run takes well under a second.
 set -euo pipefail
@@ -98,7 +98,20 @@ install_graphviz_and_chromium() {
     log "installed $(dot -V 2>&1) and $(chromium --version 2>/dev/null || true)"
 }
 
+# ShellCheck, from Debian's package: actionlint runs it on the workflows' `run:` steps.
+install_shellcheck() {
+    if command -v shellcheck >/dev/null 2>&1; then
+        return 0
+    fi
+    need apt-get "a Debian-based machine, or put shellcheck on PATH yourself"
+    log "installing Debian's shellcheck"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck >/dev/null
+    log "installed $(shellcheck --version | sed -n 's/^version: /shellcheck /p')"
+}
+
 install_helm_and_kubectl
 install_prometheus_operator_models
 install_prometheus
 install_graphviz_and_chromium
+install_shellcheck

@@ -1,5 +1,5 @@
-"""Fixtures every test directory shares: where the repo and Katib's reference data live, and the
-Prometheus tools."""
+"""Fixtures every test directory shares: where the repo and Katib's reference data live (inside
+the repository: a clone runs the suite with nothing beside it), and the Prometheus tools."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+KATIB_FIXTURES = REPO_ROOT / "tests" / "fixtures" / "katib"
 
 
 @pytest.fixture(scope="session")
@@ -17,16 +18,15 @@ def repo_root() -> Path:
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """`../shared` beside the checkout: Katib's examples, config and OpenAPI spec."""
-    path = REPO_ROOT.parent / "shared"
-    assert (path / "katib" / "openapi.json").is_file(), f"Katib reference data missing in {path}"
-    return path
+def katib_dir() -> Path:
+    """Katib's examples, config and OpenAPI spec, copied unchanged into the repository
+    (`tests/fixtures/katib/`, provenance and refresh script beside them)."""
+    return KATIB_FIXTURES
 
 
 @pytest.fixture(scope="session")
-def katib_examples(shared_dir: Path) -> Path:
-    return shared_dir / "katib" / "examples"
+def katib_examples(katib_dir: Path) -> Path:
+    return katib_dir / "examples"
 
 
 def _debian_tool(name: str) -> str:

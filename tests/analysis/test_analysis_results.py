@@ -134,8 +134,8 @@ def cluster(tmp_path: Path) -> Any:
         yield standin, kubeconfig(standin, tmp_path / "kubeconfig")
 
 
-def test_the_served_objects_are_valid_katib_objects(shared_dir: Path) -> None:
-    errors = schema_checker(shared_dir)
+def test_the_served_objects_are_valid_katib_objects(katib_dir: Path) -> None:
+    errors = schema_checker(katib_dir)
     experiment, trials = katib_objects()
     assert errors("v1beta1.Experiment", experiment) == []
     for trial in trials:

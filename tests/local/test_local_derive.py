@@ -15,6 +15,7 @@ import yaml
 from grpc_service import Running, connect
 from shared_support import SHARED_DIGITS, children, shared_experiment
 
+from enas_trial.sharing.link import StoreLink
 from katib_enas.core.sharing.reference import reference_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
@@ -29,12 +30,19 @@ def _small(tmp_path: Path, trials: int = 4) -> Path:
     return path
 
 
-def _check_ranking(path: Path) -> list[dict[str, object]]:
+def _check_ranking(path: Path, retrained: int = 0) -> list[dict[str, object]]:
     document = json.loads(path.read_text())
     assert document["experiment"] == "enas-digits-shared"
     derived = document["derived"]
-    accuracies = [d["shared_validation_accuracy"] for d in derived]
+    # The briefly retrained candidates come first, by that accuracy; then the shared order.
+    brief = [d["retrain_validation_accuracy"] for d in derived[:retrained]]
+    assert brief == sorted(brief, reverse=True) and all(0 <= b <= 1 for b in brief)
+    assert all(d["retrain_validation_accuracy"] is None for d in derived[retrained:])
+    accuracies = [d["shared_validation_accuracy"] for d in derived[retrained:]]
     assert accuracies == sorted(accuracies, reverse=True)
+    if retrained:
+        shared_top = [d["shared_validation_accuracy"] for d in derived[:retrained]]
+        assert min(shared_top) >= max(accuracies, default=0.0)
     assert [d["rank"] for d in derived] == list(range(1, len(derived) + 1))
     for item in derived:
         assert reference_of(item["nn_config"]) is None  # retrains from scratch
@@ -48,11 +56,18 @@ def test_derive_ranks_sampled_architectures_after_a_local_run(
 ) -> None:
     ran = katib_enas("run", _small(tmp_path), "--run-dir", "run", cwd=tmp_path, timeout=600)
     assert ran.returncode == 0, ran.stderr[-2000:]
-    derived = katib_enas("derive", "run", "-k", "3", cwd=tmp_path, timeout=600)
+    derived = katib_enas(
+        "derive", "run", "-k", "3", "--finetune-steps", "4", "--retrain-top", "2",
+        cwd=tmp_path, timeout=600,
+    )  # fmt: skip
     assert derived.returncode == 0, derived.stderr[-2000:]
-    ranked = _check_ranking(tmp_path / "run" / "derived.json")
-    assert 1 <= len(ranked) <= 3
+    ranked = _check_ranking(tmp_path / "run" / "derived.json", retrained=min(2, 3))
+    assert json.loads((tmp_path / "run" / "derived.json").read_text())["finetune_steps"] == 4
+    assert 2 <= len(ranked) <= 3
     assert derived.stderr.count("scored ") == len(ranked)
+    assert derived.stderr.count("retrained ") == 2
+    assert "(shared weights, 4 fine-tuning steps)" in derived.stdout
+    assert "they are not final accuracies" in derived.stdout
     hint = "retrain the best from scratch here: katib-enas retrain run --derived 1"
     assert hint in derived.stdout
     # The printed command, run as printed (one epoch here), trains rank 1 from scratch.
@@ -77,13 +92,16 @@ def service(tmp_path: Path) -> Iterator[Running]:
 def test_derive_against_a_running_service(
     tmp_path: Path, katib_enas: Run, service: Running
 ) -> None:
-    children(service, shared_experiment(), 2)  # Katib has asked: the service has a controller
+    [child, _] = children(service, shared_experiment(), 2)  # the service has a controller
     address = f"127.0.0.1:{service.server.port}"
     done = katib_enas(
         "derive", SHARED_DIGITS, "--suggestion-address", address, "-k", "2", "--out", "out",
-        cwd=tmp_path, timeout=600,
+        "--finetune-steps", "5", cwd=tmp_path, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+    # Fine-tuning never reaches the store: derive leaves the search's weights as they were.
+    status = StoreLink(address, child, 5).pull([]).status
+    assert (status.version, status.global_step) == (0, 0)
     [best, *_] = _check_ranking(tmp_path / "out" / "derived.json")
     # On a cluster the retrain is a Job, written beside the ranking, valid for Kubernetes.
     job_file = tmp_path / "out" / "retrain-job.yaml"
@@ -102,11 +120,13 @@ def test_derive_against_a_running_service(
     [
         (["nowhere"], "source: nowhere holds no run"),
         (["run", "-k", "0"], "--count: 0 is not in 1..1000"),
+        (["run", "--finetune-steps", "-1"], "--finetune-steps: -1 is not in 0..1000000"),
+        (["run", "--retrain-epochs", "0"], "--retrain-epochs: 0 is not in 1..10000"),
         (["run", "--epochs", "3"], "--epochs goes with --emit-job"),
         ([str(SHARED_DIGITS.with_name("digits.yaml")), "--suggestion-address", "127.0.0.1:1"],
          "source: derive needs a weight-sharing search"),
     ],
-    ids=["no-run", "count", "epochs", "not-sharing"],
+    ids=["no-run", "count", "finetune", "retrain-epochs", "epochs", "not-sharing"],
 )  # fmt: skip
 def test_bad_derive_input_is_one_line_and_exit_2(
     tmp_path: Path, katib_enas: Run, args: list[str], message: str

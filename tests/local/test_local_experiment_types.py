@@ -31,8 +31,8 @@ def _openapi_type(prop: dict[str, Any]) -> Any:
     return prop["type"]
 
 
-def test_katib_types_match_katib_openapi(shared_dir: Path) -> None:
-    spec = json.loads((shared_dir / "katib" / "openapi.json").read_text(encoding="utf-8"))
+def test_katib_types_match_katib_openapi(katib_dir: Path) -> None:
+    spec = json.loads((katib_dir / "openapi.json").read_text(encoding="utf-8"))
     schemas = spec["components"]["schemas"]
     for name, ours in KATIB_TYPES.items():
         theirs = {field: _openapi_type(prop) for field, prop in schemas[name]["properties"].items()}

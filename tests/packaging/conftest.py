@@ -1,9 +1,9 @@
 """Fixtures for the packaging tests: the real tools, rendered charts and the schema validators.
 
 Everything here runs the real binaries (`helm`, `kubectl`, `node`) that `scripts/install-tools.sh`
-puts in `.tools/`, and validates against real schemas: Katib's OpenAPI spec from `../shared`,
-Kubernetes' own (kubernetes-validate) and prometheus-operator's (compiled into an npm package).
-A missing tool fails the tests instead of skipping them.
+puts in `.tools/`, and validates against real schemas: Katib's OpenAPI spec (in
+`tests/fixtures/katib`), Kubernetes' own (kubernetes-validate) and prometheus-operator's
+(compiled into an npm package). A missing tool fails the tests instead of skipping them.
 """
 
 from __future__ import annotations
@@ -145,9 +145,9 @@ def validate_kubernetes() -> Callable[[Mapping[str, Any]], None]:
 
 
 @pytest.fixture(scope="session")
-def katib_schema(shared_dir: Path) -> Callable[[str, Any], list[str]]:
+def katib_schema(katib_dir: Path) -> Callable[[str, Any], list[str]]:
     """Errors of a value against a schema of Katib's OpenAPI spec, unknown keys rejected."""
-    return schema_checker(shared_dir)
+    return schema_checker(katib_dir)
 
 
 @pytest.fixture(scope="session")

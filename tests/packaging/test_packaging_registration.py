@@ -2,7 +2,7 @@
 the kustomize overlays.
 
 The command runs for real as a subprocess on a ConfigMap built from Katib's stock katib-config
-(`../shared/katib/katib-config.yaml`); the overlays are built with the real `kubectl kustomize`
+(`tests/fixtures/katib/katib-config.yaml`); the overlays are built with the real `kubectl kustomize`
 over a local stand-in for Katib's standalone install (the real one is fetched from GitHub).
 """
 
@@ -47,8 +47,8 @@ OVERLAYS = {
 
 
 @pytest.fixture
-def stock_configmap(shared_dir: Path, tmp_path: Path) -> Path:
-    text = (shared_dir / "katib" / "katib-config.yaml").read_text()
+def stock_configmap(katib_dir: Path, tmp_path: Path) -> Path:
+    text = (katib_dir / "katib-config.yaml").read_text()
     path = tmp_path / "katib-config.yaml"
     configmap = {
         "apiVersion": "v1",
@@ -144,10 +144,10 @@ def test_bad_input_is_one_line_exit_2_and_the_file_untouched(
     assert stock_configmap.read_text() == original
 
 
-def _stand_in_for_katib(shared_dir: Path, folder: Path) -> Path:
+def _stand_in_for_katib(katib_dir: Path, folder: Path) -> Path:
     """A base that, like Katib's standalone install, generates katib-config in kubeflow."""
     folder.mkdir()
-    shutil.copy(shared_dir / "katib" / "katib-config.yaml", folder / "katib-config.yaml")
+    shutil.copy(katib_dir / "katib-config.yaml", folder / "katib-config.yaml")
     (folder / "kustomization.yaml").write_text(
         yaml.safe_dump(
             {
@@ -173,7 +173,7 @@ def test_overlay_builds_and_registers_what_the_chart_registers(
     *,
     overlay: str,
     repo_root: Path,
-    shared_dir: Path,
+    katib_dir: Path,
     kubectl: str,
     render: Callable[..., list[Manifest]],
     stock_configmap: Path,
@@ -185,7 +185,7 @@ def test_overlay_builds_and_registers_what_the_chart_registers(
     assert KATIB_STANDALONE in kustomization
     work = tmp_path / overlay
     shutil.copytree(source, work)
-    base = _stand_in_for_katib(shared_dir, tmp_path / "katib-standalone")
+    base = _stand_in_for_katib(katib_dir, tmp_path / "katib-standalone")
     # kustomize accepts only relative paths to a local base.
     local = os.path.relpath(base, work)
     (work / "kustomization.yaml").write_text(kustomization.replace(KATIB_STANDALONE, local))
@@ -214,9 +214,9 @@ def test_overlay_builds_and_registers_what_the_chart_registers(
 
 
 def test_every_kustomization_under_manifests_builds(
-    repo_root: Path, shared_dir: Path, kubectl: str, tmp_path: Path, run_tool: Run
+    repo_root: Path, katib_dir: Path, kubectl: str, tmp_path: Path, run_tool: Run
 ) -> None:
-    base = _stand_in_for_katib(shared_dir, tmp_path / "katib-standalone")
+    base = _stand_in_for_katib(katib_dir, tmp_path / "katib-standalone")
     found = sorted((repo_root / "manifests").rglob("kustomization.yaml"))
     assert {p.parent.name for p in found} >= set(OVERLAYS)
     for path in found:

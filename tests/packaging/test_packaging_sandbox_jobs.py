@@ -23,12 +23,12 @@ Manifest = dict[str, Any]
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
-def _stock_configmap(shared_dir: Path) -> dict[str, Any]:
+def _stock_configmap(katib_dir: Path) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {"name": "katib-config", "namespace": "kubeflow", "resourceVersion": "7"},
-        "data": {"katib-config.yaml": (shared_dir / "katib" / "katib-config.yaml").read_text()},
+        "data": {"katib-config.yaml": (katib_dir / "katib-config.yaml").read_text()},
     }
 
 
@@ -74,7 +74,7 @@ def _job_pod(
 def test_register_then_unregister_through_the_api_on_a_read_only_root(
     uid: int | None,
     render: Callable[..., list[Manifest]],
-    shared_dir: Path,
+    katib_dir: Path,
     tmp_path: Path,
 ) -> None:
     manifests = render("--set", "algorithm.takeoverEnas=true")
@@ -97,7 +97,7 @@ def test_register_then_unregister_through_the_api_on_a_read_only_root(
         (mounted / name).chmod(0o644)
     mounted.chmod(0o755)
     state = ApiState(token=secrets.token_hex(16), allowed=allowed)
-    stock = _stock_configmap(shared_dir)
+    stock = _stock_configmap(katib_dir)
     state.configmaps[("kubeflow", "katib-config")] = stock
     before = _algorithms(stock)
     with kube_api(tmp_path / "api", state, namespace="katib-enas") as api:

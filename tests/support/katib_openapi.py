@@ -1,4 +1,4 @@
-"""Validation against Katib's OpenAPI spec (`../shared/katib/openapi.json`), unknown keys
+"""Validation against Katib's OpenAPI spec (`tests/fixtures/katib/openapi.json`), unknown keys
 rejected: the packaging tests check our manifests with it, the results tests the Experiment and
 Trial objects the API stand-in serves."""
 
@@ -25,10 +25,10 @@ def _strict(node: Any) -> None:
             _strict(value)
 
 
-def schema_checker(shared_dir: Path) -> Callable[[str, Any], list[str]]:
+def schema_checker(katib_dir: Path) -> Callable[[str, Any], list[str]]:
     """Errors of a value against a named schema of the spec (`v1beta1.Experiment`,
     `.v1beta1.Trial`...)."""
-    spec = json.loads((shared_dir / "katib" / "openapi.json").read_text())
+    spec = json.loads((katib_dir / "openapi.json").read_text())
     components = copy.deepcopy(spec["components"])
     _strict(components)
 

@@ -15,7 +15,7 @@ from katib_enas.local.experiment import Experiment, load_experiment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES: dict[str, Path] = {
-    "macro": REPO_ROOT.parent / "shared" / "katib" / "examples" / "enas-gpu.yaml",
+    "macro": REPO_ROOT / "tests" / "fixtures" / "katib" / "examples" / "enas-gpu.yaml",
     "micro": REPO_ROOT / "manifests" / "local" / "digits-micro.yaml",
 }
 

@@ -11,6 +11,7 @@ import pytest
 import torch
 from trial_support import DIGITS_ARCHITECTURE, DIGITS_OPERATIONS, TrialRunner, nn_config
 
+from enas_trial.data import DEFAULT_DIRS
 from enas_trial.flags import build_parser
 from katib_enas.core.katib import unquote
 
@@ -41,7 +42,9 @@ def test_katib_quoted_values_parse_in_both_flag_spellings() -> None:
 def test_defaults_follow_the_stock_trial() -> None:
     args = build_parser().parse_args(["--architecture", "[[0]]", "--nn_config", "{}"])
     assert args.num_epochs == 10 and args.dataset == "cifar10"
-    assert args.data_dir == Path("/data/cifar10")
+    # --data-dir follows the dataset: CIFAR-10 where the stock trial reads it.
+    assert args.data_dir is None and DEFAULT_DIRS["cifar10"] == Path("/data/cifar10")
+    assert DEFAULT_DIRS["fashion-mnist"] == Path("/usr/share/datasets/fashion-mnist")
 
 
 def test_unquote_strips_only_matching_outer_quotes() -> None:
@@ -106,7 +109,7 @@ BAD_INPUTS = [
         "argument --num_epochs: 'zero' is not a positive integer",
     ),
     (
-        ["--architecture", DIGITS_ARCHITECTURE, "--nn_config", CONFIG, "--dataset", "mnist"],
+        ["--architecture", DIGITS_ARCHITECTURE, "--nn_config", CONFIG, "--dataset", "imagenet"],
         "argument --dataset",
     ),
     (["--nn_config", CONFIG], "the following arguments are required: --architecture"),

@@ -62,7 +62,8 @@ def test_a_shared_trial_trains_its_slice_pushes_and_reports(
     assert (status.version, status.global_step) == (1, 20)  # one push of one 20-step slice
     records = [json.loads(x) for x in (tmp_path / "metrics.json").read_text().splitlines()]
     assert {"Training-Accuracy", "Validation-Accuracy", "Validation-Loss"} <= set(records[0])
-    assert set(records[1]) == {"Parameter-Count", "Test-Accuracy", "timestamp"}
+    # No test accuracy: shared weights only rank children; the test set is the winner's.
+    assert set(records[1]) == {"Parameter-Count", "timestamp"}
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert 0.0 <= summary["final_validation_accuracy"] <= 1.0
     # The next child starts where the first left off: it pulls what the first pushed.
@@ -81,6 +82,34 @@ def test_evaluate_shared_scores_without_training_or_pushing(
     assert scored.returncode == 0, scored.stderr
     assert "pushed" not in scored.stderr and "first training step" not in scored.stderr
     assert _status(store, child).version == 1
+
+
+def test_derive_fine_tunes_from_the_shared_weights_without_pushing(
+    store: Running, run_trial: TrialRunner, tmp_path: Path
+) -> None:
+    [child] = children(store, shared_experiment(), 1)
+    assert run_trial(*_args(child)).returncode == 0
+    scored = run_trial(*_args(child, "--evaluate-shared", "--finetune-steps=7"))
+    assert scored.returncode == 0, scored.stderr
+    assert "fine-tuning 7 steps from shared step 20" in scored.stderr
+    assert "first training step" in scored.stderr and "pushed" not in scored.stderr
+    status = _status(store, child)
+    assert (status.version, status.global_step) == (1, 20)  # the store is as the trial left it
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["test_accuracy"] is None and 0.0 <= summary["final_validation_accuracy"] <= 1
+
+
+def test_two_trials_draw_different_batches(store: Running, run_trial: TrialRunner) -> None:
+    """Each slice has its own batch order (seeded by the store's position and the child), so
+    the slices of a search cover the training set instead of replaying its first batches."""
+    first, second = children(store, shared_experiment(), 2)
+    orders = []
+    for child in (first, first, second):
+        done = run_trial(*_args(child))
+        assert done.returncode == 0, done.stderr
+        [line] = [x for x in done.stderr.splitlines() if "batch order" in x]
+        orders.append(line.rsplit("batch order ", 1)[1])
+    assert len(set(orders)) == 3, orders
 
 
 def test_an_unreachable_store_fails_in_one_line_after_bounded_retries(

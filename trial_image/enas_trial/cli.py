@@ -83,6 +83,8 @@ def _writable_parent(path: Path | None, flag: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.data_dir is None:
+        args.data_dir = data.DEFAULT_DIRS.get(args.dataset, Path("/data"))
     builder = builder_for(args.nn_config)
     plan = builder.plan(args.architecture, args.nn_config)
     reference = reference_of(args.nn_config)
@@ -200,7 +202,9 @@ def _train_shared(  # noqa: PLR0917 (a private helper of _run, called once)
             _config(args, device),
             reporter,
             link,
+            reference,
             evaluate_only=args.evaluate_shared,
+            finetune_steps=args.finetune_steps,
             process_age=lambda: time.monotonic() - _Clock.started,
         )
     finally:
@@ -229,6 +233,7 @@ def _config(args: argparse.Namespace, device: str) -> Any:
         dropout=args.dropout,
         seed=args.seed,
         device=device,
+        max_steps=args.max_steps,
     )
 
 
@@ -248,13 +253,14 @@ def _device(args: argparse.Namespace, cuda_available: bool, gpus: int) -> str:
 
 def _summarise(plan: Plan, summary: dict[str, Any], path: Path | None) -> None:
     # No `Name=value` here: Katib's collector would read it as another metric point.
+    test = summary["test_accuracy"]
     log.info(
-        "done: best validation accuracy %.4f (epoch %d), final %.4f, test accuracy %.4f, "
+        "done: best validation accuracy %.4f (epoch %d), final %.4f, test accuracy %s, "
         "%s parameters, %d layers, %.1f s on %s",
         summary["best_validation_accuracy"],
         summary["best_epoch"],
         summary["final_validation_accuracy"],
-        summary["test_accuracy"],
+        "not scored (shared weights)" if test is None else f"{test:.4f}",
         f"{summary['parameters']:,}",
         plan.depth,
         summary["seconds"],

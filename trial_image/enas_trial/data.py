@@ -5,6 +5,8 @@ test set is evaluated once, at the end, and never steers the search). The split 
 seed, fixed by default, so that every trial of an experiment is scored on the same images.
 
 - `cifar10`: the standard python batches (see `cifar10.py`).
+- `fashion-mnist` and `mnist`: the standard gzipped IDX files (see `idx.py`); Fashion-MNIST is
+  the offline dataset that separates architectures (Debian: `dataset-fashion-mnist`).
 - `digits`: scikit-learn's 1,797 8x8 handwritten digits, shipped offline; a real tiny dataset
   for CPU demos and tests. Read straight from scikit-learn's data file, because importing
   scikit-learn would add over a second to every trial's start-up.
@@ -20,11 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from enas_trial import cifar10
+from enas_trial import cifar10, idx
 from enas_trial.cifar10 import Images, Labels
 from enas_trial.errors import TrialInputError
 
-DATASETS = ("cifar10", "digits", "synthetic")
+DATASETS = ("cifar10", "fashion-mnist", "mnist", "digits", "synthetic")
+# Where each dataset's files are looked for when --data-dir is not given.
+DEFAULT_DIRS = {
+    "cifar10": Path("/data/cifar10"),
+    **{name: dataset.default_dir for name, dataset in idx.DATASETS.items()},
+}
 DIGITS_TEST_FRACTION = 0.2
 
 
@@ -60,6 +67,12 @@ def load_splits(
         folder = cifar10.require_batches(data_dir, download=download, url=download_url)
         train_x, train_y, test_x, test_y = cifar10.load(folder)
         flip, pad, classes = True, 4, 10
+    elif name in idx.DATASETS:
+        dataset = idx.DATASETS[name]
+        folder = idx.require_files(dataset, data_dir, download=download)
+        train_x, train_y, test_x, test_y = idx.load(dataset, folder)
+        # Fashion-MNIST's classes are left/right symmetric garments; digits are not.
+        flip, pad, classes = name == "fashion-mnist", 2, 10
     elif name == "digits":
         images, labels = read_digits()
         train_x, train_y, test_x, test_y = _split(images, labels, DIGITS_TEST_FRACTION, 0)
@@ -78,6 +91,8 @@ def prepare(name: str, data_dir: Path, *, download: bool, download_url: str) -> 
     """Fetch (when allowed) or find the dataset's files; fail fast, before torch is imported."""
     if name == "cifar10":
         cifar10.require_batches(data_dir, download=download, url=download_url)
+    if name in idx.DATASETS:
+        idx.require_files(idx.DATASETS[name], data_dir, download=download)
     if name == "digits":
         _digits_file()
 

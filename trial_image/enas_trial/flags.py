@@ -96,11 +96,20 @@ def _sharing_flags(parser: argparse.ArgumentParser) -> None:
         type=_POSITIVE_FLOAT,
         help="seconds to keep retrying an unreachable store before failing",
     )
+    group = parser.add_argument_group("weight sharing")
     _flag(
-        parser.add_argument_group("weight sharing"),
+        group,
         "--evaluate-shared",
         action="store_true",
-        help="score the shared weights without training or pushing (katib-enas derive)",
+        help="score the shared weights without pushing (katib-enas derive)",
+    )
+    _flag(
+        group,
+        "--finetune-steps",
+        type=_NON_NEGATIVE_INT,
+        default=0,
+        help="with --evaluate-shared: steps of training from the shared weights before scoring "
+        "(never pushed; default: %(default)s)",
     )
 
 
@@ -110,11 +119,12 @@ def _data_flags(parser: argparse.ArgumentParser) -> None:
     add_flag(
         parser,
         "--data-dir",
-        default="/data/cifar10",
+        default=None,
         type=Path,
-        help="folder with the CIFAR-10 python batches",
+        help="folder with the dataset's files (default: /data/cifar10 for cifar10, "
+        "/usr/share/datasets/fashion-mnist for fashion-mnist, /data/mnist for mnist)",
     )
-    _flag(group, "--download", action="store_true", help="fetch CIFAR-10 (MD5 checked)")
+    _flag(group, "--download", action="store_true", help="fetch the dataset's files (checked)")
     _flag(group, "--download-url", type=_text, default=cifar10.URL, help="CIFAR-10 mirror")
     _flag(
         group,
@@ -142,6 +152,14 @@ def _training_flags(parser: argparse.ArgumentParser) -> None:
     _flag(group, "--label-smoothing", type=_FRACTION, default=0.0)
     _flag(group, "--dropout", type=_FRACTION, default=0.0, help="before the linear head")
     _flag(group, "--seed", type=_NON_NEGATIVE_INT, default=0)
+    _flag(
+        group,
+        "--max-steps",
+        type=_NON_NEGATIVE_INT,
+        default=0,
+        help="stop after this many training steps, the cosine fitted to them (a low-fidelity "
+        "budget; 0: every step of --num_epochs epochs)",
+    )
     add_flag(
         parser,
         "--device",

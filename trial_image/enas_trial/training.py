@@ -48,6 +48,7 @@ class TrainingConfig:
     dropout: float
     seed: int
     device: str  # "cpu" or "cuda"
+    max_steps: int = 0  # stop after this many optimizer steps (0: every step of every epoch)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class TrainingResult:
     best_validation_accuracy: float
     best_epoch: int
     final_validation_accuracy: float
-    test_accuracy: float
+    test_accuracy: float | None  # None: not scored (a weight-sharing slice)
     parameters: int
     seconds: float
     seconds_to_first_step: float
@@ -133,6 +134,9 @@ def prepare(plan: Plan, model: torch.nn.Module, splits: Splits, config: Training
         # torch accepts memory_format here; its stubs do not list it.
         model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     steps_per_epoch = max(1, _batches(len(data.train_y), config.batch_size))
+    total_steps = config.epochs * steps_per_epoch
+    if config.max_steps:
+        total_steps = min(total_steps, config.max_steps)
     optimizer = NesterovSGD(
         model.parameters(), momentum=config.momentum, weight_decay=config.weight_decay
     )
@@ -145,7 +149,7 @@ def prepare(plan: Plan, model: torch.nn.Module, splits: Splits, config: Training
         generator,
         order_generator,
         optimizer,
-        config.epochs * steps_per_epoch,
+        total_steps,
     )
 
 
@@ -154,7 +158,9 @@ def train_epoch(
 ) -> EpochResult:
     """One pass over the training split in shuffled batches, one optimizer step each, along
     the run's cosine schedule."""
-    steps = _batches(len(session.data.train_y), config.batch_size)
+    steps = min(
+        _batches(len(session.data.train_y), config.batch_size), session.total_steps - session.step
+    )
     return run_steps(
         session,
         splits,
@@ -259,6 +265,8 @@ def train(
                 reporting.VALIDATION_LOSS: val_loss,
             }
         )
+        if session.step >= session.total_steps:  # --max-steps reached
+            break
     _, test_accuracy = evaluate_split(session, "test")
     # The parameter count rides with the test accuracy: Katib stores both (the shipped
     # Experiments list them in additionalMetricNames), so its UI shows a child's size.
@@ -266,7 +274,7 @@ def train(
     if save_model is not None:
         save_model(session.model, {"mean": session.mean, "std": session.std})
     return TrainingResult(
-        epochs=config.epochs,
+        epochs=epoch,
         best_validation_accuracy=best,
         best_epoch=best_epoch,
         final_validation_accuracy=final,

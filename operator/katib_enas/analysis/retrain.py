@@ -65,6 +65,8 @@ def retrain(
             model_path=str((out / MODEL_FILE).resolve()),
             summary_path=str((out / SUMMARY_FILE).resolve()),
         ),
+        # A local retrain runs alone: every core, whatever the search's trials were given.
+        "--threads=0",
     ]
     env = {**os.environ, **container_env(container), "KATIB_TRIAL_NAME": label}
     env.setdefault("PYTHONUNBUFFERED", "1")

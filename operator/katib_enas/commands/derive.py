@@ -1,6 +1,7 @@
 """`katib-enas derive`: rank architectures of a weight-sharing search by their accuracy with the
-trained shared weights (ENAS's derive step), for a local run or, through `--suggestion-address`
-(e.g. `kubectl port-forward`), an experiment on a cluster."""
+trained shared weights, each fine-tuned briefly first (ENAS's derive step: sample many, score,
+keep the best), for a local run or, through `--suggestion-address` (e.g. `kubectl
+port-forward`), an experiment on a cluster."""
 
 from __future__ import annotations
 
@@ -10,12 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from katib_enas.local.derive import Derived
+    from katib_enas.local.derive import Derived, DeriveOptions
     from katib_enas.local.experiment import Experiment
     from katib_enas.local.rundir import RunDir
 
 RETRAIN_JOB_FILE = "retrain-job.yaml"
 HELP = "rank architectures sampled from a weight-sharing search by their shared-weight accuracy"
+# Chosen by tests/benchmarks/test_bench_ranking.py (README, "Weight sharing"): fine-tuned scores
+# rank children where zero-shot ones do not.
+FINETUNE_STEPS = 40
+COUNT = 16
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +31,38 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "Experiment YAML of a search on a cluster",
     )
     parser.add_argument(
-        "--count", "-k", type=int, default=8, help="architectures to sample (default: 8)"
+        "--count",
+        "-k",
+        type=int,
+        default=COUNT,
+        help=f"architectures to sample from the trained controller (default: {COUNT})",
+    )
+    parser.add_argument(
+        "--finetune-steps",
+        type=int,
+        default=FINETUNE_STEPS,
+        help="training steps from the shared weights before each candidate is scored, never "
+        f"pushed to the store (0: zero-shot; default: {FINETUNE_STEPS})",
+    )
+    parser.add_argument(
+        "--top",
+        type=int,
+        default=5,
+        help="candidates to print (all go to derived.json; default: 5)",
+    )
+    parser.add_argument(
+        "--retrain-top",
+        type=int,
+        default=0,
+        metavar="K",
+        help="also train the K best-scored candidates from scratch for --retrain-epochs and "
+        "rank those K by that (default: 0, off)",
+    )
+    parser.add_argument(
+        "--retrain-epochs",
+        type=int,
+        default=1,
+        help="epochs of each --retrain-top run (default: 1)",
     )
     parser.add_argument(
         "--suggestion-address",
@@ -51,12 +87,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from katib_enas.local.derive import derive
+    from katib_enas.local.derive import DeriveOptions, derive
     from katib_enas.local.experiment import load_experiment
     from katib_enas.local.rundir import DERIVED_FILE, RunDir, RunError
 
     if not 1 <= args.count <= 1000:
         raise RunError(f"--count: {args.count} is not in 1..1000")
+    for flag, value, low, high in (
+        ("--finetune-steps", args.finetune_steps, 0, 1_000_000),
+        ("--top", args.top, 1, 1000),
+        ("--retrain-top", args.retrain_top, 0, 1000),
+        ("--retrain-epochs", args.retrain_epochs, 1, 10_000),
+    ):
+        if not low <= value <= high:
+            raise RunError(f"{flag}: {value} is not in {low}..{high}")
+    options = DeriveOptions(args.count, args.finetune_steps, args.retrain_top, args.retrain_epochs)
     if args.epochs is not None and args.epochs < 1:
         raise RunError("--epochs: must be at least 1")
     if args.epochs is not None and not (args.emit_job or args.suggestion_address):
@@ -65,7 +110,7 @@ def execute(args: argparse.Namespace) -> int:
         experiment = load_experiment(args.source)
         _require_sharing(experiment)
         out = args.out or Path()
-        ranked = derive(experiment, args.suggestion_address, args.count, out, _progress)
+        ranked = derive(experiment, args.suggestion_address, options, out, _progress)
         # On a cluster the retrain is a Job: write it unless asked to write it elsewhere.
         emit = args.emit_job or out / RETRAIN_JOB_FILE
         retrain = ""
@@ -75,14 +120,23 @@ def execute(args: argparse.Namespace) -> int:
         experiment = load_experiment(run_dir.experiment_file)
         _require_sharing(experiment)
         out = args.out or run_dir.path
-        ranked = _derive_local(run_dir, experiment, args.count, out)
+        ranked = _derive_local(run_dir, experiment, options, out)
         retrain = f"katib-enas retrain {run_dir.path} --derived 1"
         emit = args.emit_job
-    for item in ranked:
-        print(f"#{item.rank}  validation accuracy {item.shared_validation_accuracy:.4f} (shared)")
+    for item in ranked[: args.top]:
+        retrained = item.retrain_validation_accuracy
+        brief = "" if retrained is None else f", {retrained:.4f} retrained briefly"
+        print(
+            f"#{item.rank}  validation accuracy {item.shared_validation_accuracy:.4f} "
+            f"(shared weights, {options.finetune_steps} fine-tuning steps){brief}"
+        )
         for line in item.layers:
             print(f"    {line}")
-    print(f"ranking in {out / DERIVED_FILE}")
+    print(
+        "shared-weight scores rank candidates; they are not final accuracies: retrain the "
+        "chosen one from scratch"
+    )
+    print(f"ranking of all {len(ranked)} in {out / DERIVED_FILE}")
     if emit is not None:
         _emit_job(emit, experiment, ranked[0], args.epochs)
     if retrain:
@@ -101,8 +155,8 @@ def _emit_job(path: Path, experiment: Experiment, best: Derived, epochs: int | N
     print(f"  kubectl apply -f {path}")
 
 
-def _progress(number: int, total: int, accuracy: float) -> None:
-    print(f"scored {number}/{total}: validation accuracy {accuracy:.4f}", file=sys.stderr)
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _require_sharing(experiment: Experiment) -> None:
@@ -115,7 +169,9 @@ def _require_sharing(experiment: Experiment) -> None:
         )
 
 
-def _derive_local(run_dir: RunDir, experiment: Experiment, count: int, out: Path) -> list[Derived]:
+def _derive_local(
+    run_dir: RunDir, experiment: Experiment, options: DeriveOptions, out: Path
+) -> list[Derived]:
     """The run's own service, in-process on its state, brought up to date with every trial."""
     from katib_enas.local.derive import derive
     from katib_enas.local.store import Store
@@ -126,7 +182,7 @@ def _derive_local(run_dir: RunDir, experiment: Experiment, count: int, out: Path
     try:
         client.connect(None, run_dir.suggestion_dir)
         client.suggest(store.trials(), 0)  # restores the controller and learns the last trials
-        return derive(experiment, client.address, count, out, _progress)
+        return derive(experiment, client.address, options, out, _progress)
     finally:
         client.close()
         store.close()

@@ -28,6 +28,7 @@ class _Rule:
     choices: tuple[str, ...] = ()
     high_open: bool = False  # True: value must be < high (else <= high)
     names: bool = False  # a registry's name, checked by the registry (`spaces`, `strategies`)
+    or_number: bool = False  # str rules: a number is accepted besides the choices
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,35 @@ class EnasSettings:
     """Weight sharing only: length of the learning-rate schedule shared by all slices (cosine
     over the experiment, driven by the steps pushed so far). 0: `maxTrialCount` x
     `shared_slice_steps`. int in 0..1000000000."""
+    skip_rule: str = "auto"
+    """Macro only: how a layer combines the outputs it skips from with the previous layer's
+    (ours): `concat` - side by side along channels, as Katib's stock trial does; `sum` - added
+    (after pooling to the same size, zero-padded to the previous layer's width), as ENAS's own
+    macro child does, so one weight set per (layer, operation) serves every skip pattern;
+    `auto` - `sum` with `weight_sharing`, else `concat`. The rule travels in `nn_config`."""
+    shared_restart_steps: int = 0
+    """Weight sharing only: length of the first cycle of the shared learning rate's warm
+    restarts (SGDR, as ENAS trains its shared weights), in steps; each cycle is
+    `shared_restart_mult` times longer than the one before. 0: one tenth of
+    `shared_schedule_steps`. int in 0..1000000000."""
+    shared_restart_mult: int = 2
+    """Weight sharing only: growth of each warm-restart cycle (ENAS's T_mul). int in 1..16."""
+    shared_lr_floor: float = 0.1
+    """Weight sharing only: the shared learning rate never falls below this share of its peak,
+    so the last trials of a search still train (a schedule reaching zero collapses their
+    rewards). float in 0..1."""
     shared_store_mib: int = 256
     """Weight sharing only: the most memory the experiment's shared weights may take in the
     service, in MiB; a push that would exceed it is refused, naming this setting. Keep it under
     half the suggestion pod's memory limit (the checkpoint is serialised in memory). int in
     1..65536."""
+
+    @property
+    def macro_skip_rule(self) -> str:
+        """`skip_rule` with `auto` resolved."""
+        if self.skip_rule != "auto":
+            return self.skip_rule
+        return "sum" if self.weight_sharing else "concat"
 
     @property
     def failed_reward_value(self) -> float | None:
@@ -135,7 +160,7 @@ RULES: Mapping[str, _Rule] = {
     "controller_batch_size": _Rule(int, 1, 1000, False, False),
     "controller_log_every_steps": _Rule(int, 1, None, False, False),
     "controller_grad_bound": _FLOAT_POS,
-    "failed_trial_reward": _Rule(str, None, None, False, False, ("worst", "skip")),
+    "failed_trial_reward": _Rule(str, None, None, False, False, ("worst", "skip"), or_number=True),
     "seed": _Rule(int, -1, 2**31 - 1, False, False),
     # Names the registries check (`katib_enas.core.spaces`, `katib_enas.core.strategies`).
     "search_space": _Rule(str, None, None, False, False, names=True),
@@ -146,6 +171,10 @@ RULES: Mapping[str, _Rule] = {
     "weight_sharing": _Rule(bool, None, None, False, False),
     "shared_slice_steps": _Rule(int, 0, 1_000_000, False, False),
     "shared_schedule_steps": _Rule(int, 0, 1_000_000_000, False, False),
+    "skip_rule": _Rule(str, None, None, False, False, ("auto", "concat", "sum")),
+    "shared_restart_steps": _Rule(int, 0, 1_000_000_000, False, False),
+    "shared_restart_mult": _Rule(int, 1, 16, False, False),
+    "shared_lr_floor": _Rule(float, 0.0, 1.0, False, False),
     "shared_store_mib": _Rule(int, 1, 65536, False, False),
 }
 
@@ -209,6 +238,10 @@ def _parse_value(name: str, text: str, rule: _Rule) -> object:
     if rule.kind is str:
         if text in rule.choices:
             return text
+        if not rule.or_number:
+            raise InvalidSettingsError(
+                f"{where}: {_shown(text)} must be one of {', '.join(rule.choices)}"
+            )
         try:
             number = float(text)
         except ValueError:

@@ -1,6 +1,6 @@
 """One trial's command as a local process: what to run, with which environment, where.
 
-How a container command becomes a local one (documented in the README):
+How a container command becomes a local one (documented in docs/local-mode.md):
 
 - `python3 [-u ...] RunTrial.py ARGS` (the stock Katib ENAS image) runs `enas-trial ARGS`;
 - `enas-trial ARGS` runs the `enas-trial` console script beside this Python interpreter;

@@ -20,7 +20,7 @@ from katib_enas.local.substitution import render_trial_spec
 
 # Flags of a search trial that a retrain sets itself or must not carry (Katib's outputs).
 _VALUED = {"--num-epochs", "--save-model", "--summary-file", "--metrics-file", "--metrics-format"}
-_VALUED |= {"--db-manager-address", "--architecture", "--nn-config"}
+_VALUED |= {"--db-manager-address", "--architecture", "--nn-config", "--max-steps"}
 _SWITCHES = {"--push-metrics"}
 STOCK_SCRIPT = "RunTrial.py"
 DEFAULT_EPOCHS = 10  # enas-trial's own default

@@ -31,6 +31,8 @@ MAX_SETUPS = 4  # sessions kept per experiment name (module docstring)
 
 log = logging.getLogger(__name__)
 
+RESTART_FRACTION = 15
+
 
 @dataclass
 class Session:
@@ -130,13 +132,18 @@ class Sessions:
         if not settings.weight_sharing:
             return None
         trials = experiment.max_trial_count or DEFAULT_TRIALS
-        schedule = settings.shared_schedule_steps or trials * settings.shared_slice_steps
+        schedule = max(settings.shared_schedule_steps or trials * settings.shared_slice_steps, 1)
+        # By default four cycles (1 + 2 + 4 + 8 fifteenths with T_mul 2) end with the schedule.
+        restart = settings.shared_restart_steps or max(schedule // RESTART_FRACTION, 1)
         return StoreReference(
             address=self.address_of(experiment.name, experiment.algorithm or "enas"),
             experiment=experiment.name,
             slice_steps=settings.shared_slice_steps,
-            schedule_steps=max(schedule, 1),
+            schedule_steps=schedule,
             store_mib=settings.shared_store_mib,
+            restart_steps=restart,
+            restart_mult=settings.shared_restart_mult,
+            lr_floor=settings.shared_lr_floor,
         )
 
 

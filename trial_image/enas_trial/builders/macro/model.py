@@ -1,7 +1,8 @@
 """The child network in PyTorch, built layer by layer from a `NetworkPlan`.
 
 Each convolution is pre-activation (ReLU, op, BatchNorm) as in Katib's stock Keras ops, except in
-the first layer: it reads the normalised image, whose negative half a ReLU would throw away.
+the first layer when it reads the normalised image, whose negative half a ReLU would throw away
+(with summed skips a stem convolution reads the image, and layer 0 is like the others).
 Reductions pool their input as it is, as the stock ops do. The head is ReLU, global average
 pooling, optional dropout and one linear layer.
 """
@@ -17,6 +18,7 @@ from enas_trial.builders.macro.plan import (
     DEPTHWISE,
     REDUCTION,
     SEPARABLE,
+    STEM_KERNEL,
     LayerPlan,
     NetworkPlan,
 )
@@ -68,11 +70,14 @@ def build_op(layer: LayerPlan) -> nn.Sequential:
 
 
 class ChildLayer(nn.Module):
-    """One layer: align and concatenate its inputs, then apply its operation."""
+    """One layer: align and combine its inputs (concatenated or summed), then apply its
+    operation."""
 
     def __init__(self, layer: LayerPlan, activate: bool) -> None:
         super().__init__()
         self.inputs = layer.inputs
+        self.summed = layer.summed
+        self.width = layer.in_channels
         self.size = layer.in_size
         self.activate = activate
         self.op = build_op(layer)
@@ -84,11 +89,28 @@ class ChildLayer(nn.Module):
             if part.shape[-2:] != self.size:
                 part = F.adaptive_avg_pool2d(part, self.size)
             parts.append(part)
-        x = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        if len(parts) == 1:
+            x = parts[0]
+        elif self.summed:
+            x = parts[0]
+            for part in parts[1:]:
+                x = x + _fit_width(part, self.width)
+        else:
+            x = torch.cat(parts, dim=1)
         if self.activate:
             x = F.relu(x)
         out: torch.Tensor = self.op(x)
         return out
+
+
+def _fit_width(x: torch.Tensor, width: int) -> torch.Tensor:
+    """`x` with exactly `width` channels: zero channels added, or the extra ones cut."""
+    channels = x.shape[1]
+    if channels == width:
+        return x
+    if channels > width:
+        return x[:, :width]
+    return F.pad(x, (0, 0, 0, 0, 0, width - channels))
 
 
 class ChildNetwork(nn.Module):
@@ -97,14 +119,25 @@ class ChildNetwork(nn.Module):
     def __init__(self, plan: NetworkPlan, dropout: float = 0.0) -> None:
         super().__init__()
         self.plan = plan
+        self.stem: nn.Module | None = None
+        if plan.stem_width is not None:
+            self.stem = nn.Sequential(
+                nn.Conv2d(
+                    plan.in_channels, plan.stem_width, STEM_KERNEL, 1, STEM_KERNEL // 2, bias=False
+                ),
+                nn.BatchNorm2d(plan.stem_width),
+            )
+        first = self.stem is not None
         self.layers = nn.ModuleList(
-            ChildLayer(layer, activate=index > 0 and layer.op.op_type != REDUCTION)
+            ChildLayer(layer, activate=(index > 0 or first) and layer.op.op_type != REDUCTION)
             for index, layer in enumerate(plan.layers)
         )
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(plan.layers[-1].out_channels, plan.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stem is not None:
+            x = self.stem(x)
         outputs = [x]
         for layer in self.layers:
             outputs.append(layer(outputs))

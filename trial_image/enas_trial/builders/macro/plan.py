@@ -9,9 +9,14 @@ Rules (Katib's macro format, with the stock trial's gaps closed):
 - Layer i always reads the previous layer's output (the network input for layer 0) and, for each
   skip bit k = 1 with k < i - 1, the output of layer k. The bit for layer i - 1 is redundant (that
   layer is read anyway) and never duplicates it.
-- Inputs are concatenated along channels, previous layer first, after spatial alignment: an
-  earlier, larger map is average-pooled down to the previous layer's size (sizes never grow
-  along the network, so that is always the smallest).
+- Inputs are aligned spatially first: an earlier, larger map is average-pooled down to the
+  previous layer's size (sizes never grow along the network, so that is always the smallest).
+  Then, by `nn_config.skip_rule`: `concat` (the stock rule) puts them side by side along
+  channels, previous layer first; `sum` (ENAS's macro child) adds each to the previous layer's
+  output, fitted to its width (zero-padded, or cut when wider), so the operation reads the
+  previous layer's width whatever the skips. With `sum`, a 3x3 convolution (`stem_width`
+  filters, then BatchNorm) reads the image first, as in ENAS's child, so that layer 0 and the
+  pooling layers after it read the same width as the rest of the network.
 - Every operation outputs `ceil(size / stride)` per side (TensorFlow "same" padding; the stride of
   a reduction is its pool size, partial windows at the border are kept). So a 1x1 map stays 1x1:
   an architecture can never shrink the image below one pixel, and no layer is silently dropped.
@@ -25,7 +30,7 @@ from dataclasses import dataclass
 
 from enas_trial.builders.base import class_count, image_shape
 from katib_enas.core.errors import InvalidArchitectureError
-from katib_enas.core.spaces.macro.format import Architecture, NnConfig, check_pair
+from katib_enas.core.spaces.macro.format import SUM, Architecture, NnConfig, check_pair
 from katib_enas.core.spaces.operations import Operation, describe_operation
 
 CONVOLUTION = "convolution"
@@ -115,6 +120,7 @@ class LayerPlan:
     operation: Operation
     op: OpSpec
     inputs: tuple[int, ...]
+    summed: bool  # skip inputs are added to the previous output (`skip_rule: sum`)
     in_channels: int
     in_size: tuple[int, int]
     out_channels: int
@@ -129,19 +135,28 @@ class NetworkPlan:
     in_size: tuple[int, int]
     num_classes: int
     layers: tuple[LayerPlan, ...]
+    stem_width: int | None = None  # the stem convolution's filters (summed skips only)
 
     @property
     def depth(self) -> int:
         return len(self.layers)
 
     def parameter_count(self) -> int:
-        """Trainable parameters, the linear head included."""
+        """Trainable parameters, the stem and the linear head included."""
         body = sum(layer.op.parameter_count(layer.in_channels) for layer in self.layers)
+        if self.stem_width is not None:
+            body += STEM_KERNEL**2 * self.in_channels * self.stem_width + 2 * self.stem_width
         last = self.layers[-1].out_channels
         return body + last * self.num_classes + self.num_classes
 
     def describe(self) -> list[str]:
         lines = []
+        if self.stem_width is not None:
+            h, w = self.in_size
+            lines.append(
+                f"stem: convolution {STEM_KERNEL}x{STEM_KERNEL}, {self.stem_width} filters "
+                f"<- input -> {self.stem_width}x{h}x{w}"
+            )
         for layer in self.layers:
             reads = ", ".join("input" if i < 0 else f"layer {i}" for i in layer.inputs)
             c, (h, w) = layer.out_channels, layer.out_size
@@ -155,6 +170,7 @@ class NetworkPlan:
 # A layer reading more channels than this is a search-space mistake (skips concatenating
 # depthwise outputs grow geometrically); refuse it with a message instead of exhausting memory.
 MAX_CHANNELS = 32_768
+STEM_KERNEL = 3
 
 
 def plan_network(architecture: Architecture, config: NnConfig) -> NetworkPlan:
@@ -162,6 +178,8 @@ def plan_network(architecture: Architecture, config: NnConfig) -> NetworkPlan:
     check_pair(architecture, config)
     channels, height, width = image_shape(config.input_sizes)
     num_classes = class_count(config.output_sizes)
+    summed = config.skip_rule == SUM
+    stem = config.stem_width if summed else None
     specs = {
         op_id: OpSpec.from_operation(op, f"nn_config.embedding[{str(op_id)!r}]")
         for op_id, op in config.embedding.items()
@@ -173,10 +191,11 @@ def plan_network(architecture: Architecture, config: NnConfig) -> NetworkPlan:
         skips = [k for k, bit in enumerate(layer.skips) if bit == 1 and k < previous]
         inputs = (previous, *skips)
         if previous < 0:
-            in_c, in_h, in_w = channels, height, width
+            in_c, in_h, in_w = stem or channels, height, width
         else:
             in_c, in_h, in_w = shapes[previous]
-            in_c += sum(shapes[k][0] for k in inputs[1:])
+            if not summed:
+                in_c += sum(shapes[k][0] for k in inputs[1:])
         if in_c > MAX_CHANNELS:
             raise InvalidArchitectureError(
                 f"architecture[{index}]: its skip connections concatenate {in_c} channels "
@@ -192,6 +211,7 @@ def plan_network(architecture: Architecture, config: NnConfig) -> NetworkPlan:
                 config.embedding[layer.op_id],
                 op,
                 inputs,
+                summed,
                 in_c,
                 (in_h, in_w),
                 out_c,
@@ -199,4 +219,4 @@ def plan_network(architecture: Architecture, config: NnConfig) -> NetworkPlan:
             )
         )
         shapes.append((out_c, out_h, out_w))
-    return NetworkPlan(channels, (height, width), num_classes, tuple(layers))
+    return NetworkPlan(channels, (height, width), num_classes, tuple(layers), stem)

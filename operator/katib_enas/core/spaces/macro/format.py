@@ -6,7 +6,11 @@ stock `enas` one, so users keep their YAMLs: JSON with every `"` replaced by `'`
 - `architecture`: `num_layers` rows; row i is `[op_id, b_0, ..., b_{i-1}]`, bit k = 1 meaning
   layer i also reads the output of layer k.
 - `nn_config`: `{num_layers, input_sizes, output_sizes, embedding: {"<op_id>": {opt_id, opt_type,
-  opt_params}}}`, the embedding holding the operations this architecture uses.
+  opt_params}}}`, the embedding holding the operations this architecture uses, plus
+  `skip_rule: 'sum'` when skip inputs are summed (ENAS's own macro child, used for weight
+  sharing) with `stem_width`, the channels of the 3x3 stem convolution that ENAS's child puts
+  before its layers; without the keys they are concatenated and there is no stem, as in
+  Katib's stock trial.
 
 We write compact JSON (no spaces): values then need no shell quoting and stay small in etcd.
 """
@@ -72,21 +76,42 @@ class NnConfig:
     input_sizes: tuple[int, ...]
     output_sizes: tuple[int, ...]
     embedding: Mapping[int, Operation]
+    skip_rule: str = "concat"
+    stem_width: int | None = None
+
+
+# How a layer combines its inputs (`nn_config.skip_rule`). `concat`: the previous layer's output
+# and every skipped-from output side by side along channels (Katib's stock trial; a layer's width
+# then depends on the whole skip pattern). `sum`: the skipped-from outputs are added to the
+# previous layer's output (ENAS's macro child), so a layer's operation always reads the previous
+# layer's width and one weight set per (layer, operation) serves every skip pattern.
+CONCAT = "concat"
+SUM = "sum"
+SKIP_RULES = (CONCAT, SUM)
 
 
 def encode_nn_config(
-    graph: GraphConfig, operations: Sequence[Operation], architecture: Architecture
+    graph: GraphConfig,
+    operations: Sequence[Operation],
+    architecture: Architecture,
+    skip_rule: str = CONCAT,
+    stem_width: int | None = None,
 ) -> str:
-    """The `nn_config` assignment value for `architecture` (the operations it uses)."""
+    """The `nn_config` assignment value for `architecture` (the operations it uses). The stock
+    rule is left implicit, so stock Experiments get the stock value byte for byte."""
     embedding = {
         str(op_id): operations[op_id].to_embedding() for op_id in sorted(set(architecture.op_ids))
     }
-    config = {
+    config: dict[str, object] = {
         "num_layers": graph.num_layers,
         "input_sizes": list(graph.input_sizes),
         "output_sizes": list(graph.output_sizes),
         "embedding": embedding,
     }
+    if skip_rule != CONCAT:
+        config["skip_rule"] = skip_rule
+    if stem_width is not None:
+        config["stem_width"] = stem_width
     return to_katib_json(config)
 
 
@@ -109,11 +134,21 @@ def decode_nn_config(text: str) -> NnConfig:
             raise InvalidArchitectureError(f"nn_config: missing key {key!r}")
     num_layers = positive_int(raw, "num_layers")
     embedding = decode_embedding(raw["embedding"], OPERATION_TYPES)
+    skip_rule = raw.get("skip_rule", CONCAT)
+    if skip_rule not in SKIP_RULES:
+        raise InvalidArchitectureError(
+            f"nn_config.skip_rule: expected one of {', '.join(SKIP_RULES)}, got {skip_rule!r}"
+        )
+    stem_width = None
+    if "stem_width" in raw:
+        stem_width = positive_int(raw, "stem_width")
     return NnConfig(
         num_layers,
         positive_sizes(raw, "input_sizes"),
         positive_sizes(raw, "output_sizes"),
         embedding,
+        str(skip_rule),
+        stem_width,
     )
 
 
@@ -147,6 +182,7 @@ def _check_rows(rows: Sequence[object], num_layers: int, num_operations: int | N
 
 # Weight sharing: where a macro child's tensors live in the supernet (see `SpaceKind`).
 HEAD_SCOPE = "macro/head/"
+STEM_SCOPE = "macro/stem/"
 
 
 def layer_scope(layer: int, op_id: int) -> str:

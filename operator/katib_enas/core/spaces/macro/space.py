@@ -16,7 +16,10 @@ from katib_enas.core.katib import from_katib_json
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind
 from katib_enas.core.spaces.macro.format import (
+    CONCAT,
     HEAD_SCOPE,
+    STEM_SCOPE,
+    SUM,
     Architecture,
     Layer,
     check_pair,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
 
 # The random baseline's skip probability: the controller's default skip target.
 UNIFORM_SKIP_RATE = 0.4
+NUM_FILTER = "num_filter"
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class MacroSpace(Space[Architecture]):
     kind = "macro"
     graph: GraphConfig
     operations: tuple[Operation, ...]
+    skip_rule: str = CONCAT
 
     @property
     def num_layers(self) -> int:
@@ -61,10 +66,10 @@ class MacroSpace(Space[Architecture]):
         return len(self.operations)
 
     @classmethod
-    def from_nas_config(cls, nas: NasConfig) -> MacroSpace:
+    def from_nas_config(cls, nas: NasConfig, skip_rule: str = CONCAT) -> MacroSpace:
         """Validate `nas` and number its operations exactly as Katib's stock service does."""
         check_graph(nas.graph)
-        return cls(nas.graph, expand_operations(nas.operations))
+        return cls(nas.graph, expand_operations(nas.operations), skip_rule)
 
     def policy(self, config: PolicyConfig, seed: int) -> MacroPolicy:
         from katib_enas.core.spaces.macro.policy import MacroPolicy
@@ -84,10 +89,22 @@ class MacroSpace(Space[Architecture]):
             )
         )
 
+    @property
+    def stem_width(self) -> int | None:
+        """With summed skips, the stem's channels: the widest operation of the space, so that
+        every layer after the stem reads one width in a space of one width."""
+        if self.skip_rule != SUM:
+            return None
+        widths = [int(str(op.param_dict[NUM_FILTER])) for op in self.operations
+                  if NUM_FILTER in op.param_dict]  # fmt: skip
+        return max(widths, default=None) or self.graph.input_sizes[-1]
+
     def encode(self, architecture: Architecture) -> dict[str, str]:
         return {
             ARCHITECTURE: architecture.encode(),
-            NN_CONFIG: encode_nn_config(self.graph, self.operations, architecture),
+            NN_CONFIG: encode_nn_config(
+                self.graph, self.operations, architecture, self.skip_rule, self.stem_width
+            ),
         }
 
     def decode(self, assignments: Mapping[str, str]) -> Architecture:
@@ -103,7 +120,7 @@ class MacroKind(SpaceKind):
     name = "macro"
 
     def parse(self, nas: NasConfig, settings: EnasSettings) -> MacroSpace:
-        return MacroSpace.from_nas_config(nas)
+        return MacroSpace.from_nas_config(nas, settings.macro_skip_rule)
 
     def owns(self, assignments: Mapping[str, str]) -> bool:
         """Stock `nn_config`s name no kind: those are macro."""
@@ -129,13 +146,23 @@ class MacroKind(SpaceKind):
             inputs += [f"layer {k}" for k, bit in enumerate(layer.skips) if bit and k != index - 1]
             op = describe_operation(config.embedding[layer.op_id])
             lines.append(f"layer {index}: {op}  <- {', '.join(inputs)}")
+        if config.stem_width is not None:
+            lines.insert(1, f"stem: convolution 3x3, {config.stem_width} filters")
+        if config.skip_rule != CONCAT:
+            lines.append(f"skip inputs: {config.skip_rule}")
         lines.append(f"output {'x'.join(str(s) for s in config.output_sizes)} classes")
         return lines
 
     def shared_scopes(self, assignments: Mapping[str, str]) -> frozenset[str]:
         """One scope per (layer, operation) the child uses, and the head."""
         arch = decode_architecture(assignments.get(ARCHITECTURE, ""))
-        check_pair(arch, decode_nn_config(assignments.get(NN_CONFIG, "")))
+        config = decode_nn_config(assignments.get(NN_CONFIG, ""))
+        check_pair(arch, config)
+        stem = [STEM_SCOPE] if config.stem_width is not None else []
         return frozenset(
-            [HEAD_SCOPE, *(layer_scope(i, layer.op_id) for i, layer in enumerate(arch.layers))]
+            [
+                HEAD_SCOPE,
+                *stem,
+                *(layer_scope(i, layer.op_id) for i, layer in enumerate(arch.layers)),
+            ]
         )
