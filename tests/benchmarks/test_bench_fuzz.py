@@ -13,6 +13,7 @@ Run: `.venv/bin/python -m pytest tests/benchmarks/test_bench_fuzz.py -s`
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import statistics
 import time
@@ -20,7 +21,12 @@ from pathlib import Path
 
 import grpc
 from bench_support import machine_load
-from fuzz_campaign import shared_weights_campaign, suggestion_campaign
+from fuzz_campaign import (
+    HUGE_RANGES,
+    shared_weights_campaign,
+    suggestion_campaign,
+    with_int_range,
+)
 from serve_process import ServeProcess
 from shared_support import children_of, network, shared_experiment
 
@@ -86,3 +92,50 @@ def test_bench_fuzz_20000_requests(katib_examples: Path, tmp_path: Path) -> None
     )
     assert suggestion.unexpected == [] and shared.unexpected == []
     assert max(suggestion.slowest_s, shared.slowest_s) < 1.0
+
+
+def test_bench_the_issues_three_requests(katib_examples: Path, tmp_path: Path) -> None:
+    """Issue 23's three requests (an int range of 1.5 million, 10^10 and 1e30 values), each to
+    both RPCs of a real `serve`: the time of each refusal and the service's memory before and
+    after (`tests/service/test_service_limits.py` asserts the same without timing)."""
+    base = experiment_message(load_experiment(katib_examples / "enas-cpu.yaml"))
+    serve = ServeProcess(None, tmp_path / "serve.log").start()
+    channel = grpc.insecure_channel(serve.address)
+    stub = pb_grpc.SuggestionStub(channel)
+    try:
+        warm = with_int_range(base, "1", "200000", "1")
+        for _ in range(3):  # the paths a refusal takes, warmed up
+            with contextlib.suppress(grpc.RpcError):
+                stub.ValidateAlgorithmSettings(pb.ValidateAlgorithmSettingsRequest(experiment=warm))
+        before = _rss_mib(serve.pid)
+        print(f"\nissue 23's requests against `katib-enas serve` ({machine_load()})")
+        for name, (low, high, step), _ in HUGE_RANGES:
+            experiment = with_int_range(base, low, high, step)
+            calls = {
+                "ValidateAlgorithmSettings": lambda e=experiment: stub.ValidateAlgorithmSettings(
+                    pb.ValidateAlgorithmSettingsRequest(experiment=e), timeout=30
+                ),
+                "GetSuggestions": lambda e=experiment: stub.GetSuggestions(
+                    pb.GetSuggestionsRequest(
+                        experiment=e, current_request_number=1, total_request_number=1
+                    ),
+                    timeout=30,
+                ),
+            }
+            for rpc, call in calls.items():
+                started = time.perf_counter()
+                try:
+                    call()
+                    code = "OK"
+                except grpc.RpcError as error:
+                    code = error.code().name
+                ms = (time.perf_counter() - started) * 1e3
+                print(f"{name:>11} {rpc:>26}: {code} in {ms:.1f} ms")
+                assert code == "INVALID_ARGUMENT"
+        after = _rss_mib(serve.pid)
+    finally:
+        channel.close()
+        serve.stop()
+    print(
+        f"serve RSS {before[0]:.2f} -> {after[0]:.2f} MiB, peak {before[1]:.2f} -> {after[1]:.2f}"
+    )

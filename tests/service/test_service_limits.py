@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 import pytest
+from fuzz_campaign import HUGE_RANGES, INT_TYPE, with_int_range
 from grpc_service import Running, connect, katib_trial
 from serve_process import ServeProcess
 from shared_support import children, shared_experiment
@@ -24,27 +25,7 @@ from katib_enas.service.sessions import MAX_SETUPS, Sessions
 from katib_enas.v1 import shared_weights_pb2 as sw
 from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 
-INT = 2  # Katib's parameterType enum
-
-
-def _with_int_range(base: Any, low: str, high: str, step: str) -> Any:
-    """`base` with the first operation's `num_filter` turned into an int range."""
-    experiment = copy.deepcopy(base)
-    parameter = experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters[1]
-    assert parameter.name == "num_filter"
-    parameter.parameter_type = INT
-    parameter.feasible_space.ClearField("list")
-    parameter.feasible_space.min, parameter.feasible_space.max = low, high
-    parameter.feasible_space.step = step
-    return experiment
-
-
-# The three requests of issue 23, and what each answer must name.
-HUGE_RANGES = [
-    ("3e6-step-2", ("1", "3000000", "2"), "nasConfig.operations expand to more than 100000"),
-    ("1e10", ("1", "10000000000", "1"), "nasConfig.operations expand to more than 100000"),
-    ("1e30", ("1", "1e30", "1"), "(num_filter).feasibleSpace.max: '1e30' is out of range"),
-]
+INT = INT_TYPE
 
 
 def _status_mib(pid: int) -> dict[str, float]:
@@ -72,20 +53,20 @@ def test_huge_ranges_are_refused_by_both_rpcs_without_memory_moving(
     stub = pb_grpc.SuggestionStub(channel)
     try:
         # Warm up every path a refusal takes (gRPC buffers, the session code, logging).
-        warm = _with_int_range(cpu_experiment, "32", "64", "32")
+        warm = with_int_range(cpu_experiment, "32", "64", "32")
         stub.ValidateAlgorithmSettings(pb.ValidateAlgorithmSettingsRequest(experiment=warm))
         for _ in range(3):
             _refused(
                 lambda: stub.ValidateAlgorithmSettings(
                     pb.ValidateAlgorithmSettingsRequest(
-                        experiment=_with_int_range(cpu_experiment, "1", "200000", "1")
+                        experiment=with_int_range(cpu_experiment, "1", "200000", "1")
                     ),
                     timeout=30,
                 )
             )
         before = _status_mib(serve.pid)
         for _, (low, high, step), message in HUGE_RANGES:
-            experiment = _with_int_range(cpu_experiment, low, high, step)
+            experiment = with_int_range(cpu_experiment, low, high, step)
             validate = pb.ValidateAlgorithmSettingsRequest(experiment=experiment)
             suggest = pb.GetSuggestionsRequest(
                 experiment=experiment, current_request_number=1, total_request_number=1

@@ -248,3 +248,23 @@ def shared_weights_campaign(stub: Any, child: Any, key: str, examples: int) -> T
 
     check()
     return tally
+
+
+def with_int_range(base: Any, low: str, high: str, step: str) -> Any:
+    """`base` with the first operation's `num_filter` turned into an int range."""
+    experiment = copy.deepcopy(base)
+    parameter = experiment.spec.nas_config.operations.operation[0].parameter_specs.parameters[1]
+    assert parameter.name == "num_filter"
+    parameter.parameter_type = INT_TYPE
+    parameter.feasible_space.ClearField("list")
+    parameter.feasible_space.min, parameter.feasible_space.max = low, high
+    parameter.feasible_space.step = step
+    return experiment
+
+
+# The three requests of issue 23, and what each answer must name.
+HUGE_RANGES = [
+    ("3e6-step-2", ("1", "3000000", "2"), "nasConfig.operations expand to more than 100000"),
+    ("1e10", ("1", "10000000000", "1"), "nasConfig.operations expand to more than 100000"),
+    ("1e30", ("1", "1e30", "1"), "(num_filter).feasibleSpace.max: '1e30' is out of range"),
+]
