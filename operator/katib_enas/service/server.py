@@ -142,5 +142,9 @@ def serve_forever(started: SuggestionServer, grace: float = 10.0) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    stop.wait()
+    # Waked every half second: the kernel may hand SIGTERM to one of gRPC's threads, and then a
+    # main thread blocked without a timeout never runs the handler (seen: a `serve` that ignored
+    # SIGTERM after a cold start until a second one came).
+    while not stop.wait(0.5):
+        pass
     started.stop(grace)
