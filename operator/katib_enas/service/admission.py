@@ -7,6 +7,10 @@ client connection. A call beyond that is refused at once with UNAVAILABLE, befor
 read: the trial's link retries it (a refused push was not applied), and a client that floods
 the store with concurrent calls gets its own share and no more. Waiting for a slot instead would
 hold a thread, which is what this module prevents.
+
+Katib's calls also go first for the interpreter: the store's calls share it (and its GIL) with
+GetSuggestions, so while a Katib call runs, a store call pauses at its next chunk boundary
+(`yield_to_katib`, at most `YIELD_S` each time) instead of taking turns with it.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from contextlib import contextmanager
 
 STORE_SLOTS = 16  # concurrent store calls: every trial of a large parallelTrialCount
 PER_CLIENT = 2  # concurrent store calls of one client connection (a trial makes one at a time)
+YIELD_S = 0.05  # the longest a store call pauses at one boundary for a Katib call
 
 
 class StoreBusyError(Exception):
@@ -29,6 +34,27 @@ class Admission:
         self.per_client = per_client
         self._busy: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._katib_calls = 0
+        self._katib_quiet = threading.Event()
+        self._katib_quiet.set()
+
+    @contextmanager
+    def katib_call(self) -> Iterator[None]:
+        """Mark a Katib call (GetSuggestions, ValidateAlgorithmSettings) as running."""
+        with self._lock:
+            self._katib_calls += 1
+            self._katib_quiet.clear()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._katib_calls -= 1
+                if not self._katib_calls:
+                    self._katib_quiet.set()
+
+    def yield_to_katib(self) -> None:
+        """For a store call at a chunk boundary: wait while a Katib call runs (bounded)."""
+        self._katib_quiet.wait(YIELD_S)
 
     @contextmanager
     def admit(self, client: str) -> Iterator[None]:

@@ -111,10 +111,11 @@ def start_server(
 
     sessions = Sessions(state_dir, address_of)
     stores = Stores(state_dir, os.environ.get(EXPERIMENT_ENV, "").strip() or None)
-    servicer = SuggestionServicer(metrics, sessions, stores, on_learned)
+    admission = Admission()  # shared: the store's calls yield to Katib's
+    servicer = SuggestionServicer(metrics, sessions, stores, on_learned, admission)
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
     sw_grpc.add_SharedWeightsServicer_to_server(
-        SharedWeightsServicer(metrics, sessions, stores, Admission()), server
+        SharedWeightsServicer(metrics, sessions, stores, admission), server
     )
     health_servicer = health.HealthServicer()
     for name in HEALTH_SERVICE_NAMES:

@@ -16,6 +16,7 @@ from katib_enas.core.settings import ECHOED
 from katib_enas.core.strategies import LearnReport
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service import sessions
+from katib_enas.service.admission import Admission
 from katib_enas.service.convert import (
     experiment_from_proto,
     reply_from_assignments,
@@ -42,17 +43,20 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
         sessions: Sessions,
         stores: Stores,
         on_learned: LearnListener | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.metrics = metrics
         self.sessions = sessions
         self.stores = stores
         self.on_learned = on_learned
+        self.admission = admission or Admission()  # Katib's calls go first (`admission`)
 
     def ValidateAlgorithmSettings(  # noqa: N802 (gRPC method name)
         self, request: pb.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
     ) -> pb.ValidateAlgorithmSettingsReply:
         def validate() -> pb.ValidateAlgorithmSettingsReply:
-            sessions.validate(experiment_from_proto(request.experiment))
+            with self.admission.katib_call():
+                sessions.validate(experiment_from_proto(request.experiment))
             self.metrics.watch(request.experiment.name)  # its counters start at 0 from now
             return pb.ValidateAlgorithmSettingsReply()
 
@@ -61,7 +65,11 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
     def GetSuggestions(  # noqa: N802 (gRPC method name)
         self, request: pb.GetSuggestionsRequest, context: grpc.ServicerContext
     ) -> pb.GetSuggestionsReply:
-        return guarded(self.metrics, "GetSuggestions", context, lambda: self._suggest(request))
+        def suggest() -> pb.GetSuggestionsReply:
+            with self.admission.katib_call():
+                return self._suggest(request)
+
+        return guarded(self.metrics, "GetSuggestions", context, suggest)
 
     def _suggest(self, request: pb.GetSuggestionsRequest) -> pb.GetSuggestionsReply:
         count = int(request.current_request_number)

@@ -63,7 +63,9 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
                 return self._pull(request)
 
             chunks = guarded(self.metrics, "Pull", context, pull)
-            yield from chunks
+            for chunk in chunks:
+                self.admission.yield_to_katib()
+                yield chunk
 
     def Push(  # noqa: N802 (gRPC method name)
         self, request_iterator: Iterator[sw.PushChunk], context: grpc.ServicerContext
@@ -92,6 +94,7 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
         return run
 
     def _pull(self, request: sw.PullRequest) -> list[sw.PullChunk]:
+        self.admission.yield_to_katib()
         store, scopes = self._open(request.child)
         check_count("tensors", request.tensors, limits.MAX_TENSORS)
         for t in request.tensors:
@@ -102,6 +105,7 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
         chunks = [sw.PullChunk(status=_status(status))]
         sent = 0
         for key, tensor in found.items():
+            self.admission.yield_to_katib()
             if tensor is None:
                 chunks.append(sw.PullChunk(absent=key))
                 continue
@@ -121,15 +125,18 @@ class SharedWeightsServicer(sw_grpc.SharedWeightsServicer):
         )
         try:
             for chunk in chunks:
+                self.admission.yield_to_katib()
                 if chunk.WhichOneof("body") != "part":
                     raise InvalidSharingError("a push has one header, then tensor parts")
                 if chunk.part.role not in (DELTA, INITIAL):
                     raise InvalidSharingError(f"tensor {chunk.part.key!r}: a push sends deltas")
                 assembler.add(chunk.part)
+            self.admission.yield_to_katib()
             received = assembler.tensors()
         except WireError as error:
             raise InvalidSharingError(str(error)) from None
         updates = _updates(received)
+        self.admission.yield_to_katib()
         status = store.push(int(header.base_version), int(header.steps), updates, scopes)
         self.metrics.record_transfer(store.experiment, "push", assembler.received)
         self.metrics.record_store(store)
