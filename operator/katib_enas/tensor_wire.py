@@ -41,26 +41,37 @@ def parts(
 
 
 class Assembler:
-    """Collects parts into whole tensors, by (key, role); at most `max_bytes` in all."""
+    """Collects parts into whole tensors, by (key, role); at most `max_bytes` in all, at most
+    `max_tensors` tensors of at most `max_dims` dimensions (each tensor costs memory beyond its
+    bytes, so a stream of tiny tensors is bounded too)."""
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, max_tensors: int = 100_000, max_dims: int = 8) -> None:
         self.max_bytes = max_bytes
+        self.max_tensors = max_tensors
+        self.max_dims = max_dims
         self.received = 0
         self._buffers: dict[tuple[str, int], tuple[tuple[int, ...], bytearray]] = {}
 
     def add(self, part: sw.TensorPart) -> None:
         key = (part.key, int(part.role))
         name = f"tensor {part.key[:80]!r}"
-        if len(part.data) > MAX_PART_BYTES or len(part.data) % _ELEMENT:
-            raise WireError(f"{name}: a part of {len(part.data)} bytes (float32, at most 2 MiB)")
+        if not part.data or len(part.data) > MAX_PART_BYTES or len(part.data) % _ELEMENT:
+            raise WireError(
+                f"{name}: a part of {len(part.data)} bytes (float32, at least 4 B, at most 2 MiB)"
+            )
         self.received += len(part.data)
         if self.received > self.max_bytes:
             raise WireError(f"the message carries over {self.max_bytes / 2**20:g} MiB of tensors")
+        if len(part.shape) > self.max_dims:
+            dims = len(part.shape)
+            raise WireError(f"{name}: shape has {dims} dimensions, more than {self.max_dims}")
         shape = tuple(int(s) for s in part.shape)
         if not shape or any(s < 1 for s in shape) or math.prod(shape) * _ELEMENT > self.max_bytes:
             raise WireError(f"{name}: shape {list(shape)} is not a shape it can carry")
         held = self._buffers.get(key)
         if held is None:
+            if len(self._buffers) >= self.max_tensors:
+                raise WireError(f"the message carries more than {self.max_tensors} tensors")
             held = (shape, bytearray())
             self._buffers[key] = held
         if held[0] != shape:

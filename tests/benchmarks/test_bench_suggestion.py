@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 import pytest
 import torch
+from bench_support import machine_load
 from grpc_service import assignments_of, katib_trial
 from micro_search import search
 
@@ -35,6 +36,7 @@ from katib_enas.core.spaces.macro import MacroSpace
 from katib_enas.core.spaces.macro.format import Architecture
 from katib_enas.core.spaces.macro.policy import MacroPolicy
 from katib_enas.core.strategies import RandomStrategy, ReinforceStrategy
+from katib_enas.core.strategies import reinforce as reinforce_module
 from katib_enas.core.trials import TrialRecord
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.experiment import load_experiment
@@ -97,10 +99,16 @@ class Service:
             fields[key] = value.strip()
         return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the service process has used (user + system): on a shared machine the
+        wall time of a call also counts the other jobs' share of the core."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def close(self) -> None:
         self.channel.close()
         self.process.terminate()
-        self.process.wait(timeout=30)
+        self.process.wait(timeout=120)  # a loaded machine can take long to end a process
 
 
 @pytest.fixture
@@ -145,21 +153,34 @@ def test_bench_get_suggestions_latency_and_memory(
     empty = [service.call(base, [], 1, i + 1)[1] for i in range(CALLS)]
     baseline_p50 = statistics.median(empty)
     print(f"\nGetSuggestions, 8-layer 106-op space (enas-gpu.yaml), one core, {CALLS} calls each")
-    print(f"{'finished trials':>16} {'p50 ms':>8} {'p99 ms':>8} {'p50 / empty-history p50':>24}")
+    print(f"before: {machine_load()}")
+    print(
+        f"{'finished trials':>16} {'p50 ms':>8} {'p99 ms':>8} {'p50 / empty-history p50':>24} "
+        f"{'CPU ms/call':>10}"
+    )
     print(f"{0:>16} {baseline_p50 * 1e3:8.1f} {_percentile(empty, 0.99) * 1e3:8.1f} {1.0:24.1f}")
+    p50s, cpu_ms = {}, {}
     for n in (10, 100, 1000):
         experiment = pb.Experiment()
         experiment.CopyFrom(base)
         experiment.name = f"bench-{n}"
         trials = _history(service, experiment, n + CALLS)
         service.call(experiment, trials[:n], 1, n + 1)  # learns the first n (replay)
-        latencies = [
-            service.call(experiment, trials[: n + k + 1], 1, n + k + 2)[1] for k in range(CALLS)
-        ]
+        requests = [trials[: n + k + 1] for k in range(CALLS)]
+        cpu = service.cpu_seconds()
+        latencies = [service.call(experiment, r, 1, n + k + 2)[1] for k, r in enumerate(requests)]
+        cpu_ms[n] = (service.cpu_seconds() - cpu) / CALLS * 1e3
         p50, p99 = statistics.median(latencies), _percentile(latencies, 0.99)
-        print(f"{n:>16} {p50 * 1e3:8.1f} {p99 * 1e3:8.1f} {p50 / baseline_p50:24.1f}")
+        p50s[n] = p50
+        print(
+            f"{n:>16} {p50 * 1e3:8.1f} {p99 * 1e3:8.1f} {p50 / baseline_p50:24.1f} "
+            f"{cpu_ms[n]:10.1f}"
+        )
     rss, peak = service.rss_mib()
+    print(f"p50 at 1,000 trials / p50 at 10 trials: {p50s[1000] / p50s[10]:.2f} (goal: <= 2)")
+    print(f"service CPU per call at 1,000 / at 10 trials: {cpu_ms[1000] / cpu_ms[10]:.2f}")
     print(f"service resident memory: {rss:.0f} MiB now, {peak:.0f} MiB peak")
+    print(f"after: {machine_load()}")
 
 
 def test_bench_cold_start_1000_and_10000_trials(katib_examples: Path, tmp_path: Path) -> None:
@@ -172,8 +193,9 @@ def test_bench_cold_start_1000_and_10000_trials(katib_examples: Path, tmp_path: 
         "macro CIFAR-10 (12 layers, 6 ops)": repo
         / "manifests/experiments/enas-macro-cifar10-gpu.yaml",
     }
-    print("\ncold start: first GetSuggestions of a fresh service given N finished trials")
-    print(f"{'space':<36} {'N':>6} {'seconds':>8} {'x empty-history call':>21}")
+    print("\ncold start: first GetSuggestions of a fresh service given N finished trials, one core")
+    print(f"before: {machine_load()}")
+    print(f"{'space':<36} {'N':>6} {'seconds':>8} {'CPU s':>6} {'x empty-history call':>21}")
     for label, path in spaces.items():
         base = experiment_message(load_experiment(path))
         tag = "gpu" if "106" in label else "cifar"
@@ -189,10 +211,13 @@ def test_bench_cold_start_1000_and_10000_trials(katib_examples: Path, tmp_path: 
             state.mkdir()
             fresh = Service(state)
             try:
+                cpu = fresh.cpu_seconds()
                 _, seconds = fresh.call(base, trials, 1, n + 1)
+                cpu = fresh.cpu_seconds() - cpu
             finally:
                 fresh.close()
-            print(f"{label:<36} {n:>6} {seconds:8.2f} {seconds / empty:21.0f}")
+            print(f"{label:<36} {n:>6} {seconds:8.2f} {cpu:6.2f} {seconds / empty:21.0f}")
+    print(f"after: {machine_load()} (goals: 1,000 < 1 s, 10,000 < 10 s)")
 
 
 def _stock_rule_search(
@@ -288,3 +313,64 @@ def test_bench_micro_learning_versus_random(repo_root: Path) -> None:
         ratios.append(ours_level / random_level)
         print(f"{seed:>4} {random_level:7.3f} {ours_level:7.3f}")
     print(f"ours / random: {statistics.mean(ratios):.2f}x (cores: {os.cpu_count()})")
+
+
+def test_bench_batched_replay_versus_exact_replay_and_live(
+    katib_examples: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the batched replay of a long history (issue 23) costs and changes. A live search of
+    1,000 trials on the synthetic reward (share of 5x5-conv layers, one call per trial), then
+    its history replayed by a fresh controller twice: batched (at most 50 updates, the default)
+    and exactly as live learning (the baseline, one update per 4 trials). Prints the CPU seconds
+    of each replay on one thread and the mean reward of 200 samples from each controller."""
+    torch.set_num_threads(1)
+    space = load_experiment(katib_examples / "enas-gpu.yaml").search_space()
+    assert space is not None
+    good = {
+        op.op_id
+        for op in space.operations
+        if op.op_type == "convolution" and op.param_dict["filter_size"] == "5"
+    }
+
+    def reward(architecture: Architecture) -> float:
+        return sum(op in good for op in architecture.op_ids) / len(architecture.layers)
+
+    objective = Objective(ObjectiveType.MAXIMIZE, ACC)
+    print(f"\nreplay of a 1,000-trial history, one thread ({machine_load()})")
+    print(
+        f"{'seed':>4} {'live':>6} {'batched':>8} {'exact':>6} "
+        f"{'batched CPU s':>14} {'exact CPU s':>12}"
+    )
+    for seed in (1, 2):
+        settings = parse_settings([("seed", str(seed))])
+        live = ReinforceStrategy(space, objective, settings)
+        done: list[TrialRecord] = []
+        for i in range(1000):
+            live.observe(done)
+            arch = live.suggest(1, i)[0]
+            done.append(
+                TrialRecord(
+                    f"t{i:04d}",
+                    Condition.SUCCEEDED,
+                    live.assignments(arch),
+                    {ACC: str(reward(arch))},
+                    f"{i:06d}",
+                )
+            )
+        live.observe(done)
+        levels, seconds = [], []
+        for exact in (False, True):
+            with monkeypatch.context() as patch:
+                if exact:
+                    patch.setattr(reinforce_module, "EXACT_REPLAY_TRIALS", 10**9)
+                replayed = ReinforceStrategy(space, objective, settings)
+                started = time.process_time()  # CPU: the machine may be shared
+                replayed.observe(done)
+                seconds.append(time.process_time() - started)
+            levels.append(statistics.mean(reward(a) for a in replayed.suggest(200, -1)))
+        live_level = statistics.mean(reward(a) for a in live.suggest(200, -1))
+        print(
+            f"{seed:>4} {live_level:6.3f} {levels[0]:8.3f} {levels[1]:6.3f} "
+            f"{seconds[0]:14.2f} {seconds[1]:12.2f}"
+        )
+    print(f"after: {machine_load()}")

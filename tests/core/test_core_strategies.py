@@ -17,6 +17,8 @@ from katib_enas.core.katib import Condition
 from katib_enas.core.settings import EnasSettings, parse_settings
 from katib_enas.core.spaces.macro import Architecture, MacroSpace
 from katib_enas.core.strategies import ReinforceStrategy, SearchStrategy
+from katib_enas.core.strategies.base import EXACT_REPLAY_TRIALS
+from katib_enas.core.strategies.reinforce import MAX_REPLAY_UPDATES
 from katib_enas.core.trials import TrialRecord
 
 Factory = Callable[[], SearchStrategy[Any]]
@@ -175,3 +177,40 @@ def test_reinforce_replay_reaches_the_state_of_the_service_that_served_all_along
         assert torch.equal(a, b)
     assert replayed.baseline == live.baseline
     assert replayed.suggest(8, 12345) == live.suggest(8, 12345)
+
+
+@pytest.mark.slow
+def test_reinforce_long_replay_takes_few_larger_steps_with_the_same_rewards(
+    gpu_space: MacroSpace, five_by_five_share: Callable[[Architecture], float]
+) -> None:
+    """A restart without a checkpoint after 1,001 trials: learned in at most 50 updates (a cold
+    start in seconds), every trial's reward and advantage as live learning had them, and what
+    stays pending is what live learning would leave for the next call."""
+    _, objective, _ = parts("macro")
+    settings = parse_settings([], "long-replay")
+    live = ReinforceStrategy(gpu_space, objective, settings)
+    trials = []
+    for i, arch in enumerate(live.suggest(1001, 7)):
+        trials.append(
+            TrialRecord(
+                f"trial-{i:05d}",
+                Condition.SUCCEEDED,
+                live.assignments(arch),
+                {objective.metric_name: str(five_by_five_share(arch))},
+                f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+            )
+        )
+    assert len(trials) > EXACT_REPLAY_TRIALS
+    live.observe(trials[:1])
+    live.observe(trials)  # not a replay: learned live, in batches of controller_batch_size
+    replayed = ReinforceStrategy(gpu_space, objective, settings)
+    report = replayed.observe(trials)
+    assert report.replayed and report.learned == 1001
+    assert report.updates <= MAX_REPLAY_UPDATES < live.updates == 1001 // 4
+    assert len(replayed.pending) < settings.controller_batch_size
+    assert replayed.baseline == live.baseline
+    stats = ("reward_count", "reward_mean", "reward_m2", "worst_reward")
+    assert [getattr(replayed, a) for a in stats] == [getattr(live, a) for a in stats]
+    # Then it learns live again: the next call's trials in batches of controller_batch_size.
+    more = [*trials, *history(replayed, [0.5] * 8, start=2000)]
+    assert replayed.observe(more).updates == (len(replayed.pending) + 8) // 4

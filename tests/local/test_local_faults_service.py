@@ -4,6 +4,7 @@ its checkpoint, and no trial is learned twice or lost."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -60,7 +61,7 @@ def test_a_killed_service_is_restarted_and_the_run_loses_nothing(
     log = (tmp_path / "serve-2.log").read_text()
     assert "resumed from" in log and "replayed" not in log, log
     saved = torch.load(checkpoint_path(state, "faults"), weights_only=True)
-    learned = saved["learned"]
+    learned = json.loads(saved["learned"])  # one JSON string: see SearchStrategy._learned_state
     assert len(learned) == len(set(learned)) >= 2  # each finished trial learned once
     with sqlite3.connect(run_dir / "katib.db") as connection:
         names = {row[0] for row in connection.execute("SELECT name FROM trials")}

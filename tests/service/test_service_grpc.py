@@ -230,6 +230,35 @@ def test_messy_katib_history_gets_exact_counts_and_metrics(
     assert _scrape(service)[f"katib_enas_controller_updates_total{{{exp}}}"] == 1
 
 
+def test_a_trial_that_changed_since_the_last_call_is_read_again(
+    service: Running, gpu_experiment: Any
+) -> None:
+    """Trials a call already read are recognised by name, condition and completion time (issue
+    23: a call costs only its new trials); one that finished since is read with its metric."""
+    trials = _history(service, gpu_experiment, 4)
+    assignments = {a.name: a.value for a in trials[0].spec.parameter_assignments.assignments}
+    late = katib_trial(gpu_experiment, "late", assignments, pb.TrialStatus.RUNNING)
+    service.suggestion.GetSuggestions(request(gpu_experiment, [*trials, late], 1, 5), timeout=30)
+    exp = f"experiment={gpu_experiment.name}"
+    assert _scrape(service)[f"katib_enas_trials{{condition=Running,{exp}}}"] == 1
+    finished = katib_trial(
+        gpu_experiment,
+        "late",
+        assignments,
+        metrics={ACC: "0.99"},
+        completion_time="2026-11-28T03:00:00Z",
+    )
+    service.suggestion.GetSuggestions(
+        request(gpu_experiment, [*trials, finished], 1, 6), timeout=30
+    )
+    scraped = _scrape(service)
+    assert scraped[f"katib_enas_trials{{condition=Running,{exp}}}"] == 0
+    assert scraped[f"katib_enas_trials{{condition=Succeeded,{exp}}}"] == 5
+    assert scraped[f"katib_enas_best_objective_value{{{exp}}}"] == 0.99
+    # 4 + 1 learned: one update of 4, the late trial pending for the next batch
+    assert scraped[f"katib_enas_controller_updates_total{{{exp}}}"] == 1
+
+
 def test_all_trials_failed_still_gets_a_proper_reply(service: Running, gpu_experiment: Any) -> None:
     trials = _history(service, gpu_experiment, 4, failed=True)
     reply = service.suggestion.GetSuggestions(request(gpu_experiment, trials, 2, 6), timeout=30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -216,6 +217,8 @@ BAD_PUSHES: list[tuple[str, BadPush, str]] = [
         lambda c, k, s: _push(c, _raw(k, [1 << 20], bytes(3 << 20))),
         "at most 2 MiB",
     ),
+    ("empty-part", lambda c, k, s: _push(c, _raw(k, s, b"")), "at least 4 B"),
+    ("nine-dims", lambda c, k, s: _push(c, _raw(k, [1] * 9, bytes(4))), "9 dimensions"),
     ("no-header", lambda c, k, s: [_part(k, torch.zeros(s))], "starts with its header"),
     ("out-of-order", lambda c, k, s: _push(c, _raw(k, s, bytes(4), 1)), "out of order"),
     (
@@ -337,3 +340,43 @@ def test_unknown_experiments_are_refused_and_a_dedicated_service_serves_only_its
         assert "'enas-digits-shared' is unknown here: no session" in (info.value.details() or "")
     finally:
         shared.server.stop(0)
+
+
+def test_a_client_flooding_the_store_gets_its_share_and_others_still_get_theirs(
+    running: Running,
+) -> None:
+    """Issue 23: concurrent store calls are admitted per client connection (2 each, 16 in all);
+    a third concurrent push from one client is refused UNAVAILABLE at once (trials retry it, and
+    it changed nothing), while another trial and Katib's GetSuggestions are answered."""
+    [child] = children(running, shared_experiment(), 1)
+    net = network(child)
+    address = f"127.0.0.1:{running.server.port}"
+    own = grpc.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+    flooder = sw_grpc.SharedWeightsStub(own)
+    release = threading.Event()
+
+    def held() -> Iterator[sw.PushChunk]:
+        yield sw.PushChunk(header=sw.PushHeader(child=child, base_version=0, steps=0))
+        release.wait(30)  # a push that holds its slot until the test lets it end
+
+    pending = [flooder.Push.future(held(), timeout=60) for _ in range(2)]
+    try:
+        refused: grpc.RpcError | None = None
+        deadline = time.monotonic() + 10
+        while refused is None and time.monotonic() < deadline:
+            try:  # admitted until the two held pushes have taken their slots
+                flooder.Push(iter(_push(child, steps=0)), timeout=10)
+                time.sleep(0.05)
+            except grpc.RpcError as error:
+                refused = error
+        assert refused is not None and refused.code() == grpc.StatusCode.UNAVAILABLE
+        assert "busy" in (refused.details() or "")
+        # Another client still pulls and pushes, and Katib is still answered.
+        other = link(running, child)
+        other.push(net.tensors, other.pull(net.tensors), steps=1)
+        assert len(children(running, shared_experiment(), 2)) == 2
+    finally:
+        release.set()
+        for future in pending:
+            future.result(timeout=30)
+        own.close()

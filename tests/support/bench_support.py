@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -23,3 +24,10 @@ def import_torch_seconds() -> float:
             times.append(time.monotonic() - started)
             process.wait(timeout=60)
     return min(times)
+
+
+def machine_load() -> str:
+    """The load averages and CPU count, printed beside every figure: timings on a shared
+    machine mean little without them."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"

@@ -28,10 +28,15 @@ def shared_experiment(path: Path = SHARED_DIGITS) -> Any:
 
 
 def children(service: Running, experiment: Any, count: int) -> list[sw.Child]:
+    return children_of(service.suggestion, experiment, count)
+
+
+def children_of(suggestion: Any, experiment: Any, count: int) -> list[sw.Child]:
+    """`count` children suggested by the Suggestion stub `suggestion`."""
     request = pb.GetSuggestionsRequest(
         experiment=experiment, current_request_number=count, total_request_number=count
     )
-    reply = service.suggestion.GetSuggestions(request, timeout=60)
+    reply = suggestion.GetSuggestions(request, timeout=60)
     return [
         sw.Child(
             experiment=experiment.name, architecture=a["architecture"], nn_config=a["nn_config"]

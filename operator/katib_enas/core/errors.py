@@ -25,3 +25,7 @@ class ServeError(KatibEnasError):
 
 class InvalidSharingError(KatibEnasError):
     """A request to the shared-weights store is malformed or does not fit the store."""
+
+
+class RequestTooLargeError(KatibEnasError):
+    """A list or string of a request is over its bound (`service.limits`)."""

@@ -45,9 +45,10 @@ class Condition(enum.IntEnum):
     @classmethod
     def from_number(cls, number: int) -> Condition:
         """The proto's number; anything out of range is UNKNOWN (a newer Katib, a bad request)."""
-        return cls(number) if 0 <= number <= max(cls) else cls.UNKNOWN
+        return _BY_NUMBER.get(number, cls.UNKNOWN)  # a dict: called for every trial of a call
 
 
+_BY_NUMBER = {int(condition): condition for condition in Condition}
 _KATIB_NAMES = {
     Condition.CREATED: "Created",
     Condition.RUNNING: "Running",
@@ -187,5 +188,14 @@ def to_katib_json(value: object) -> str:
 
 
 def from_katib_json(text: str) -> object:
-    """Undo `to_katib_json` on a value as a trial receives it; raises `json.JSONDecodeError`."""
-    return json.loads(unquote(text).replace("'", '"'))
+    """Undo `to_katib_json` on a value as a trial receives it; raises `json.JSONDecodeError`,
+    also for what `json` itself refuses otherwise: a number of more than 4,300 digits
+    (`ValueError`) or arrays nested thousands deep (`RecursionError`)."""
+    document = unquote(text).replace("'", '"')
+    try:
+        return json.loads(document)
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as error:
+        reason = "a number too long" if isinstance(error, ValueError) else "nested too deep"
+        raise json.JSONDecodeError(reason, document, 0) from None

@@ -1,6 +1,7 @@
 """How every RPC of the service ends: timed, counted, and its errors mapped.
 
-Our own exceptions (bad input) become INVALID_ARGUMENT with the message naming the field.
+Our own exceptions (bad input) become INVALID_ARGUMENT with the message naming the field; a
+store call refused for lack of a slot (`admission`) becomes UNAVAILABLE, which clients retry.
 Anything else is a bug of ours: it becomes UNKNOWN with a short message, and its traceback is
 logged. Never INTERNAL: Katib's controller counts INTERNAL from ValidateAlgorithmSettings as
 valid and would accept an experiment that then fails on every call, while UNKNOWN fails it at
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 import grpc
 
 from katib_enas.core.errors import KatibEnasError
+from katib_enas.service.admission import StoreBusyError
 from katib_enas.service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,9 @@ def guarded(
     except KatibEnasError as error:
         code, message = grpc.StatusCode.INVALID_ARGUMENT, str(error)
         log.warning("%s: INVALID_ARGUMENT: %s", method, message)
+    except StoreBusyError as error:
+        code, message = grpc.StatusCode.UNAVAILABLE, str(error)
+        log.debug("%s: UNAVAILABLE: %s", method, message)
     except Exception as error:
         code = grpc.StatusCode.UNKNOWN
         message = f"unexpected error in the suggestion service: {type(error).__name__}: {error}"

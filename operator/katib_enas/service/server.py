@@ -25,6 +25,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from katib_enas.core.errors import ServeError
 from katib_enas.core.sharing.reference import katib_address
 from katib_enas.katib_api import pb_grpc
+from katib_enas.service.admission import STORE_SLOTS, Admission
 from katib_enas.service.metrics import ServiceMetrics
 from katib_enas.service.servicer import LearnListener, RequestListener, SuggestionServicer
 from katib_enas.service.sessions import Sessions
@@ -94,7 +95,8 @@ def start_server(
     # The controller's tensors are tiny: one thread is fastest and keeps replays bit-identical.
     torch.set_num_threads(1)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max(2, workers)),
+        # The store's calls get threads of their own (`admission`): never Katib's or health's.
+        futures.ThreadPoolExecutor(max_workers=max(2, workers) + STORE_SLOTS),
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -113,10 +115,11 @@ def start_server(
 
     sessions = Sessions(state_dir, address_of)
     stores = Stores(state_dir, os.environ.get(EXPERIMENT_ENV, "").strip() or None)
-    servicer = SuggestionServicer(metrics, sessions, stores, on_learned, on_request)
+    admission = Admission()  # shared: the store's calls yield to Katib's
+    servicer = SuggestionServicer(metrics, sessions, stores, on_learned, on_request, admission)
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
     sw_grpc.add_SharedWeightsServicer_to_server(
-        SharedWeightsServicer(metrics, sessions, stores), server
+        SharedWeightsServicer(metrics, sessions, stores, admission), server
     )
     health_servicer = health.HealthServicer()
     for name in HEALTH_SERVICE_NAMES:
@@ -164,5 +167,9 @@ def serve_forever(started: SuggestionServer, grace: float = 10.0) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    stop.wait()
+    # Waked every half second: the kernel may hand SIGTERM to one of gRPC's threads, and then a
+    # main thread blocked without a timeout never runs the handler (seen: a `serve` that ignored
+    # SIGTERM after a cold start until a second one came).
+    while not stop.wait(0.5):
+        pass
     started.stop(grace)

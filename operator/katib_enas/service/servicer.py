@@ -18,11 +18,11 @@ from katib_enas.core.strategies import LearnReport
 from katib_enas.core.trials import TrialRecord
 from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.service import convert, sessions
+from katib_enas.service.admission import Admission
 from katib_enas.service.convert import (
     ExperimentInput,
     experiment_from_proto,
     reply_from_assignments,
-    trials_from_proto,
 )
 from katib_enas.service.guard import guarded
 from katib_enas.service.metrics import ServiceMetrics
@@ -66,18 +66,21 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
         stores: Stores,
         on_learned: LearnListener | None = None,
         on_request: RequestListener | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.metrics = metrics
         self.sessions = sessions
         self.stores = stores
         self.on_learned = on_learned
         self.on_request = on_request
+        self.admission = admission or Admission()  # Katib's calls go first (`admission`)
 
     def ValidateAlgorithmSettings(  # noqa: N802 (gRPC method name)
         self, request: pb.ValidateAlgorithmSettingsRequest, context: grpc.ServicerContext
     ) -> pb.ValidateAlgorithmSettingsReply:
         def validate() -> pb.ValidateAlgorithmSettingsReply:
-            sessions.validate(experiment_from_proto(request.experiment))
+            with self.admission.katib_call():
+                sessions.validate(experiment_from_proto(request.experiment))
             self.metrics.watch(request.experiment.name)  # its counters start at 0 from now
             return pb.ValidateAlgorithmSettingsReply()
 
@@ -86,7 +89,11 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
     def GetSuggestions(  # noqa: N802 (gRPC method name)
         self, request: pb.GetSuggestionsRequest, context: grpc.ServicerContext
     ) -> pb.GetSuggestionsReply:
-        return guarded(self.metrics, "GetSuggestions", context, lambda: self._suggest(request))
+        def suggest() -> pb.GetSuggestionsReply:
+            with self.admission.katib_call():
+                return self._suggest(request)
+
+        return guarded(self.metrics, "GetSuggestions", context, suggest)
 
     def _suggest(self, request: pb.GetSuggestionsRequest) -> pb.GetSuggestionsReply:
         count = int(request.current_request_number)
@@ -95,9 +102,9 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
                 f"current_request_number must be in 0..{MAX_REQUEST_NUMBER}, got {count}"
             )
         session = self.sessions.get(experiment_from_proto(request.experiment))
-        trials = trials_from_proto(request.trials)
-        key = int(request.total_request_number) * 1_000_003 + len(trials)
+        key = int(request.total_request_number) * 1_000_003 + len(request.trials)
         with session.lock:
+            trials = session.known.convert(request.trials)
             if session.reference is not None:
                 self.stores.open(session.reference, known=True)
             report = session.strategy.observe(trials)

@@ -3,7 +3,9 @@
 One service serves any number of experiments (Katib runs one per experiment, the local runner
 and tests share one). A session is keyed by what it depends on (the experiment's name, search
 space, objective and parsed settings), not by the raw request: Katib echoes our `seed` back
-into the settings, which must not start a second session.
+into the settings, which must not start a second session. A Katib experiment has one setup for
+its whole life; only the `MAX_SETUPS` most recently used setups of one name are kept, so that a
+client sending endless variants of one experiment cannot grow the service's memory.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +22,12 @@ from katib_enas.core.errors import InvalidSharingError, KatibEnasError
 from katib_enas.core.settings import EnasSettings, parse_settings
 from katib_enas.core.sharing.reference import StoreReference, with_reference
 from katib_enas.core.strategies import SearchStrategy
-from katib_enas.service.convert import ExperimentInput
+from katib_enas.service.convert import ExperimentInput, KnownTrials
 
 # Where trials reach this service: (experiment, algorithm) -> "host:port".
 AddressOf = Callable[[str, str], str]
 DEFAULT_TRIALS = 100  # the schedule's length in trials when maxTrialCount is not set
+MAX_SETUPS = 4  # sessions kept per experiment name (module docstring)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,7 @@ class Session:
     checkpoint: Path | None
     lock: threading.Lock
     reference: StoreReference | None = None  # with weight_sharing: the experiment's store
+    known: KnownTrials = field(default_factory=KnownTrials)  # the last call's trials, converted
 
     def save(self) -> None:
         if self.checkpoint is not None:
@@ -73,12 +77,20 @@ class Sessions:
         settings = parse_settings(experiment.settings, experiment.name)
         key = (experiment.name, experiment.nas, experiment.objective, settings)
         with self._lock:
-            session = self._sessions.get(key)
+            session = self._sessions.pop(key, None)
             if session is None:
                 session = self._new(experiment, settings)
-                self._sessions[key] = session
+            self._sessions[key] = session  # last: the dict's order is the order of use
             self._latest[experiment.name] = session
+            same_name = [k for k in self._sessions if k[0] == experiment.name]
+            for old in same_name[: max(len(same_name) - MAX_SETUPS, 0)]:
+                del self._sessions[old]
         return session
+
+    def count(self, experiment: str) -> int:
+        """Sessions held for the experiment's name (one per setup, at most `MAX_SETUPS`)."""
+        with self._lock:
+            return sum(1 for key in self._sessions if key[0] == experiment)
 
     def knows(self, experiment: str) -> bool:
         with self._lock:

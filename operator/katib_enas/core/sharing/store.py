@@ -9,8 +9,8 @@ delta`, a later one adds its delta to that.
 
 A push is checked whole before anything changes: every key under the scopes of the pushed
 architecture, shapes equal to the stored ones, finite numbers, a base version not from the
-future, steps within the slice, the store's memory cap. A bad push raises `InvalidSharingError`
-and leaves the store as it was.
+future, steps within the slice, the store's memory cap and its number of tensors. A bad push
+raises `InvalidSharingError` and leaves the store as it was.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ from torch import Tensor
 from katib_enas.core.errors import InvalidSharingError
 
 STATE_VERSION = 1
+# Tensors one store may hold: each costs memory beyond its bytes (the macro CIFAR-10 supernet has
+# a few hundred), so a flood of tiny tensors cannot pass under `shared_store_mib`.
+MAX_TENSORS = 100_000
 _KEY = re.compile(r"[A-Za-z0-9_.\-/]{1,512}")
 
 
@@ -117,7 +120,7 @@ class SharedStore:
                 f"steps {steps} outside the slice (0..{self.slice_steps}, shared_slice_steps)"
             )
         seen: set[str] = set()
-        added = 0
+        added = new = 0
         for update in updates:
             key = update.key
             _check_key(key, scopes)
@@ -144,6 +147,12 @@ class SharedStore:
             if not bool(torch.isfinite(initial).all()):
                 raise InvalidSharingError(f"tensor {key!r}: initial value holds NaN or Inf")
             added += initial.numel() * initial.element_size()
+            new += 1
+        if new and len(self.tensors) + new > MAX_TENSORS:
+            raise InvalidSharingError(
+                f"the shared weights would hold {len(self.tensors) + new} tensors, more than "
+                f"{MAX_TENSORS}"
+            )
         if added and self.bytes + added > self.max_bytes:
             raise InvalidSharingError(
                 f"the shared weights would take {(self.bytes + added) / 2**20:.1f} MiB, over "

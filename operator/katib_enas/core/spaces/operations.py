@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,18 +64,22 @@ class ParameterSpec:
     step: str = ""
     values: tuple[str, ...] = ()
 
-    def expand(self, where: str) -> tuple[ParamValue, ...]:
-        """All values of this parameter, in Katib's order; `where` names the field in errors."""
-        if self.type is ParameterType.CATEGORICAL:
+    def count(self, where: str) -> int:
+        """How many values `expand` would give, computed arithmetically, so that a range of
+        10^30 values is refused before anything is built; raises as `expand` would for a bad
+        spec. Every value is checked except the contents of a categorical list (`expand`)."""
+        if self.type in (ParameterType.CATEGORICAL, ParameterType.DISCRETE):
             if not self.values:
                 raise InvalidSearchSpaceError(f"{where}.feasibleSpace.list is empty")
-            for value in self.values:
-                _check_safe(value, f"{where}.feasibleSpace.list")
-            return tuple(self.values)
-        if self.type is ParameterType.DISCRETE:
-            if not self.values:
-                raise InvalidSearchSpaceError(f"{where}.feasibleSpace.list is empty")
-            return tuple(_number(v, f"{where}.feasibleSpace.list") for v in self.values)
+            if len(self.values) > MAX_OPERATIONS:  # each value is at least one operation
+                raise InvalidSearchSpaceError(
+                    f"{where}.feasibleSpace.list has {len(self.values)} values, more than "
+                    f"{MAX_OPERATIONS}"
+                )
+            if self.type is ParameterType.DISCRETE:
+                for value in self.values:
+                    _decimal(value, f"{where}.feasibleSpace.list")
+            return len(self.values)
         low = _decimal(self.min, f"{where}.feasibleSpace.min")
         high = _decimal(self.max, f"{where}.feasibleSpace.max")
         if high < low:
@@ -87,20 +92,45 @@ class ParameterSpec:
                 raise InvalidSearchSpaceError(
                     f"{where}.feasibleSpace.step must be a positive integer"
                 )
-            return tuple(range(int(low), int(high) + 1, int(step)))
+            # Bounds and step are at most 1e15 (`_decimal`): exact. Only the operations' total
+            # caps an int range, as before (`expand_operations`).
+            return int((high - low) // step) + 1
         if not self.step:
             raise InvalidSearchSpaceError(f"{where}.feasibleSpace.step is required for double")
         step = _decimal(self.step, f"{where}.feasibleSpace.step")
         if step <= 0:
             raise InvalidSearchSpaceError(f"{where}.feasibleSpace.step must be > 0")
-        count = int((high - low) / step) + 1
-        if count > _MAX_VALUES:
-            raise InvalidSearchSpaceError(f"{where} expands to more than {_MAX_VALUES} values")
+        count = _double_count(low, high, step)
+        if count > MAX_VALUES:
+            raise InvalidSearchSpaceError(f"{where} expands to more than {MAX_VALUES} values")
+        return count
+
+    def expand(self, where: str) -> tuple[ParamValue, ...]:
+        """All values of this parameter, in Katib's order; `where` names the field in errors.
+        Checks `count` first: nothing is materialised for a range that is too large."""
+        count = self.count(where)
+        if self.type is ParameterType.CATEGORICAL:
+            for value in self.values:
+                _check_safe(value, f"{where}.feasibleSpace.list")
+            return tuple(self.values)
+        if self.type is ParameterType.DISCRETE:
+            return tuple(_number(v, f"{where}.feasibleSpace.list") for v in self.values)
+        low = _decimal(self.min, f"{where}.feasibleSpace.min")
+        high = _decimal(self.max, f"{where}.feasibleSpace.max")
+        if self.type is ParameterType.INT:
+            every = int(_decimal(self.step, f"{where}.feasibleSpace.step")) if self.step else 1
+            return tuple(range(int(low), int(high) + 1, every))
+        step = _decimal(self.step, f"{where}.feasibleSpace.step")
         return tuple(float(low + k * step) for k in range(count))
 
 
-_MAX_VALUES = 10_000
-_MAX_OPERATIONS = 100_000
+MAX_VALUES = 10_000  # values of one double parameter
+MAX_OPERATIONS = 100_000  # operations of a whole `nasConfig`
+MAX_PARAMETERS = 32  # parameters of one operation (the catalogue's types have at most 4)
+# Numbers in `feasibleSpace` (an operation's filters, window, stride): far above any layer, and
+# small enough that every count and conversion below is exact and cheap.
+MAX_MAGNITUDE = Decimal(10) ** 15
+MAX_NUMBER_CHARS = 64  # the text of one number
 
 
 @dataclass(frozen=True)
@@ -185,6 +215,10 @@ def expand_operations(
     the space kind's `catalogue`."""
     if not specs:
         raise InvalidSearchSpaceError("nasConfig.operations is empty")
+    if len(specs) > MAX_OPERATIONS:
+        raise InvalidSearchSpaceError(
+            f"nasConfig.operations has {len(specs)} entries, more than {MAX_OPERATIONS}"
+        )
     operations: list[Operation] = []
     for index, spec in enumerate(specs):
         where = f"nasConfig.operations[{index}]"
@@ -195,17 +229,22 @@ def expand_operations(
             raise InvalidSearchSpaceError(f"{where}.parameters: a parameter has no name")
         if len(set(names)) != len(names):
             raise InvalidSearchSpaceError(f"{where}.parameters: duplicate parameter names")
-        axes = [
-            p.expand(f"{where}.parameters[{i}] ({p.name})") for i, p in enumerate(spec.parameters)
-        ]
+        if len(spec.parameters) > MAX_PARAMETERS:
+            raise InvalidSearchSpaceError(
+                f"{where}.parameters: {len(spec.parameters)} parameters, more than {MAX_PARAMETERS}"
+            )
+        labels = [f"{where}.parameters[{i}] ({p.name})" for i, p in enumerate(spec.parameters)]
+        # Counted before anything is built: a request costs what it is, not what it describes.
+        combos = math.prod(p.count(label) for p, label in zip(spec.parameters, labels, strict=True))
+        if len(operations) + combos > MAX_OPERATIONS:
+            raise InvalidSearchSpaceError(
+                f"nasConfig.operations expand to more than {MAX_OPERATIONS} operations"
+            )
+        axes = [p.expand(label) for p, label in zip(spec.parameters, labels, strict=True)]
         for combo in itertools.product(*axes):
             params = tuple(zip(names, combo, strict=True))
             check_operation(spec.operation_type, dict(params), where, catalogue)
             operations.append(Operation(len(operations), spec.operation_type, params))
-            if len(operations) > _MAX_OPERATIONS:
-                raise InvalidSearchSpaceError(
-                    f"nasConfig.operations expand to more than {_MAX_OPERATIONS} operations"
-                )
     return tuple(operations)
 
 
@@ -218,13 +257,27 @@ def _check_safe(value: str, where: str) -> None:
 
 
 def _decimal(text: str, where: str) -> Decimal:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise InvalidSearchSpaceError(
+            f"{where}: {text[:20]!r}... is {len(text)} characters, more than {MAX_NUMBER_CHARS}"
+        )
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
         raise InvalidSearchSpaceError(f"{where}: {text!r} is not a number") from None
     if not value.is_finite():
         raise InvalidSearchSpaceError(f"{where}: {text!r} is not a finite number")
+    if value.copy_abs() > MAX_MAGNITUDE:  # copy_abs: no context, no Overflow
+        raise InvalidSearchSpaceError(f"{where}: {text!r} is out of range (at most 1e15)")
     return value
+
+
+def _double_count(low: Decimal, high: Decimal, step: Decimal) -> int:
+    """Values of a double range, as Katib's stock service counts them; MAX_VALUES + 1 for any
+    count above the cap, found without dividing by a step that may be as small as 1e-999999."""
+    if high - low > step * MAX_VALUES:
+        return MAX_VALUES + 1
+    return int((high - low) / step) + 1
 
 
 def _number(text: str, where: str) -> int | float:

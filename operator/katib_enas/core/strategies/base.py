@@ -18,9 +18,11 @@ What an implementation may assume and must guarantee:
   trials: nothing is relearned. The learned order is part of the state.
 - A fresh strategy given a history (a restart without a checkpoint) learns it all in canonical
   order (`LearnReport.replayed`). "Reproducible" means: the state is a function of the seed and
-  the learned order, so a checkpoint restores it exactly, and a replay reproduces the lost
-  state exactly when the trials had arrived in canonical order (the usual case; otherwise it is
-  the state a service that saw them in that order would have).
+  the learned order, so a checkpoint restores it exactly, and a replay of up to
+  `EXACT_REPLAY_TRIALS` finished trials reproduces the lost state exactly when the trials had
+  arrived in canonical order (the usual case; otherwise it is the state a service that saw them
+  in that order would have). A longer replay may learn in larger steps (`_start_learning`), so
+  that a cold start stays far inside Katib's 60 s deadline; each strategy documents how.
 - `_learn` sees each finished trial once, with its decoded architecture (trials whose
   assignments do not decode are skipped, logged once) and the reward rule's `Judgement`; it
   counts the policy updates it makes in `report.updates`.
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -43,12 +46,15 @@ from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Condition, Objective
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces import Space
-from katib_enas.core.trials import Judgement, Outcome, TrialRecord, judge
+from katib_enas.core.strategies.history import History
+from katib_enas.core.trials import Judgement, TrialRecord
 from katib_enas.core.updates import ControllerUpdate
 
 log = logging.getLogger(__name__)
 
 A = TypeVar("A")
+# A replay of at most this many finished trials is learned exactly as live learning did.
+EXACT_REPLAY_TRIALS = 200
 
 
 @dataclass
@@ -80,6 +86,7 @@ class SearchStrategy(abc.ABC, Generic[A]):
         self._learned: list[str] = []
         self._learned_set: set[str] = set()
         self._observed = False
+        self._history = History(objective)  # what the last call read of Katib's history
 
     @property
     def learned_trials(self) -> tuple[str, ...]:
@@ -92,6 +99,13 @@ class SearchStrategy(abc.ABC, Generic[A]):
     @abc.abstractmethod
     def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> None:
         """Learn from one finished trial (now, or with the next batch)."""
+
+    def _start_learning(self, trials: int, replay: bool) -> None:
+        """Called before `_learn` sees `trials` finished trials (`replay`: the whole history of a
+        fresh strategy); a strategy that learns a long replay in larger steps sets them here."""
+
+    def _finish_learning(self, report: LearnReport) -> None:
+        """Called after the last `_learn` of an `observe` call."""
 
     @abc.abstractmethod
     def state_dict(self) -> dict[str, Any]:
@@ -109,32 +123,25 @@ class SearchStrategy(abc.ABC, Generic[A]):
         """Learn from the finished trials of `trials` not learned yet (idempotent)."""
         started = time.perf_counter()
         report = LearnReport()
-        judged = [(trial, judge(trial, self.objective)) for trial in trials]
-        for trial, _ in judged:
-            report.counts[trial.condition] = report.counts.get(trial.condition, 0) + 1
-        succeeded = [j.metric for _, j in judged if j.metric is not None]
-        if succeeded:
-            best = max if self.objective.maximize else min
-            report.best_metric = best(succeeded)
+        scan = self._history.scan(trials, self._learned_set)
+        report.counts, report.best_metric = dict(scan.counts), scan.best_metric
         finished = sorted(
-            (
-                (t, j)
-                for t, j in judged
-                if j.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
-                and t.name not in self._learned_set
-            ),
+            scan.new,
             key=lambda pair: (pair[0].completion_time == "", pair[0].completion_time, pair[0].name),
         )
         report.replayed = not self._observed and not self._learned and bool(finished)
         self._observed = True
         if report.replayed:
             log.info("no state for this experiment: learning its %d finished trials", len(finished))
+        self._start_learning(len(finished), report.replayed)
         for trial, judgement in finished:
             self._remember(trial.name)
             report.learned += 1
             architecture = self._architecture_of(trial)
             if architecture is not None:
                 self._learn(architecture, judgement, report)
+        self._finish_learning(report)
+        self._history.keep(scan)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -142,10 +149,16 @@ class SearchStrategy(abc.ABC, Generic[A]):
         self._learned.append(name)
         self._learned_set.add(name)
 
-    def _restore_learned(self, names: Sequence[str]) -> None:
-        """For `load_state_dict`: the learned order of a checkpoint."""
-        self._learned = list(names)
-        self._learned_set = set(names)
+    def _learned_state(self) -> str:
+        """For `state_dict`: the learned order as one JSON string, not a list: pickling a list
+        costs a Python call per name, and a checkpoint is saved after every call that learned
+        (issue 23: a call's cost must not grow with the history)."""
+        return json.dumps(self._learned)
+
+    def _restore_learned(self, names: str | Sequence[str]) -> None:
+        """For `load_state_dict`: the learned order of a checkpoint (a list before issue 23)."""
+        self._learned = list(json.loads(names) if isinstance(names, str) else names)
+        self._learned_set = set(self._learned)
 
     def _architecture_of(self, trial: TrialRecord) -> A | None:
         """The architecture a trial ran, or None (logged) if its assignments are unusable."""

@@ -32,7 +32,7 @@ class RandomStrategy(SearchStrategy[A], Generic[A]):
         pass
 
     def state_dict(self) -> dict[str, Any]:
-        return {"strategy": self.name, "learned": list(self._learned)}
+        return {"strategy": self.name, "learned": self._learned_state()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         if state.get("strategy") != self.name:

@@ -8,6 +8,13 @@ divided by the running standard deviation of rewards so that one learning rate f
 [0, 1] and losses in the tens alike. The loss adds an entropy bonus and the skip penalty; the
 gradient's norm is clipped. This is the stock service's bug fixed: it pushed freshly sampled
 architectures with one global mean reward, so what trials ran never reached the gradient.
+
+A replay of a long history (a restart without a checkpoint, more than `EXACT_REPLAY_TRIALS`
+finished trials) is learned in at most `MAX_REPLAY_UPDATES` updates: each trial's reward,
+baseline and advantage exactly as live, but the gradient averaged over batches of
+ceil(N / MAX_REPLAY_UPDATES) trials instead of `controller_batch_size`. Each update costs about
+the same whatever its batch, so 10,000 trials cost 50 updates instead of 2,500; the state it
+reaches approximates the lost one (the same trials and rewards, fewer and larger steps).
 """
 
 from __future__ import annotations
@@ -25,7 +32,12 @@ from katib_enas.core.katib import Objective
 from katib_enas.core.policies import PolicyConfig
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces import Space
-from katib_enas.core.strategies.base import LearnReport, SearchStrategy, mix_seed
+from katib_enas.core.strategies.base import (
+    EXACT_REPLAY_TRIALS,
+    LearnReport,
+    SearchStrategy,
+    mix_seed,
+)
 from katib_enas.core.trials import Judgement, Outcome
 from katib_enas.core.updates import ControllerUpdate
 from katib_enas.optim import Adam
@@ -36,6 +48,7 @@ log = logging.getLogger(__name__)
 
 STATE_VERSION = 3  # 3: batched updates, arrival order; 2: our own Adam's state
 _ADVANTAGE_CLIP = 5.0
+MAX_REPLAY_UPDATES = 50  # updates a long replay takes (module docstring)
 
 
 class ReinforceStrategy(SearchStrategy[A], Generic[A]):
@@ -68,6 +81,7 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
         self.updates = 0
         # Trials learned but not yet in an update: (architecture, advantage, reward).
         self.pending: list[tuple[A, float, float]] = []
+        self._batch = settings.controller_batch_size  # larger during a long replay
 
     def suggest(self, count: int, key: int) -> list[A]:
         generator = torch.Generator().manual_seed(mix_seed(self.settings.seed, key))
@@ -110,8 +124,21 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
         if reward is None:
             return
         self.pending.append((architecture, self._advantage(reward), reward))
+        if len(self.pending) >= self._batch:
+            self._update(report)
+
+    def _start_learning(self, trials: int, replay: bool) -> None:
+        batch = self.settings.controller_batch_size
+        if replay and trials > EXACT_REPLAY_TRIALS:
+            batch = max(batch, math.ceil(trials / MAX_REPLAY_UPDATES))
+        self._batch = batch
+
+    def _finish_learning(self, report: LearnReport) -> None:
+        # A long replay's last, partial batch: learned now if live learning would have taken
+        # it, so that what stays pending is less than `controller_batch_size`, as live.
         if len(self.pending) >= self.settings.controller_batch_size:
             self._update(report)
+        self._batch = self.settings.controller_batch_size
 
     def _update(self, report: LearnReport) -> None:
         """One REINFORCE update (`controller_train_steps` gradient steps) on the pending batch."""
@@ -173,7 +200,7 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
             "reward_stats": (self.reward_count, self.reward_mean, self.reward_m2),
             "worst_reward": self.worst_reward,
             "updates": self.updates,
-            "learned": list(self._learned),
+            "learned": self._learned_state(),
             # Architectures as their assignments: a checkpoint holds only plain data.
             "pending": [(self.space.encode(a), adv, r) for a, adv, r in self.pending],
         }
