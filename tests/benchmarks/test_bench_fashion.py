@@ -65,8 +65,8 @@ FINETUNE = (0, 40)
 TRIALS = 60  # as fashion-shared.yaml
 # The stand-alone search trains every child for a whole epoch: by far the dearest stage.
 # `KATIB_ENAS_BENCH_STANDALONE_TRIALS` runs it shorter (its CPU then scaled per trial, and said).
-STANDALONE_TRIALS = int(os.environ.get("KATIB_ENAS_BENCH_STANDALONE_TRIALS", TRIALS))
-RETRAIN_EPOCHS = int(os.environ.get("KATIB_ENAS_BENCH_RETRAIN_EPOCHS", 2))
+STANDALONE_TRIALS = int(os.environ.get("KATIB_ENAS_BENCH_STANDALONE_TRIALS", str(TRIALS)))
+RETRAIN_EPOCHS = int(os.environ.get("KATIB_ENAS_BENCH_RETRAIN_EPOCHS", "2"))
 RETRAIN_SEEDS = (1, 2, 3)
 DERIVE_COUNT = 16
 

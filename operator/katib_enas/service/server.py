@@ -116,7 +116,14 @@ def start_server(
     sessions = Sessions(state_dir, address_of)
     stores = Stores(state_dir, os.environ.get(EXPERIMENT_ENV, "").strip() or None)
     admission = Admission()  # shared: the store's calls yield to Katib's
-    servicer = SuggestionServicer(metrics, sessions, stores, on_learned, on_request, admission)
+    servicer = SuggestionServicer(
+        metrics,
+        sessions,
+        stores,
+        on_learned=on_learned,
+        on_request=on_request,
+        admission=admission,
+    )
     pb_grpc.add_SuggestionServicer_to_server(servicer, server)
     sw_grpc.add_SharedWeightsServicer_to_server(
         SharedWeightsServicer(metrics, sessions, stores, admission), server

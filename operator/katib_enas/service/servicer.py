@@ -64,6 +64,7 @@ class SuggestionServicer(pb_grpc.SuggestionServicer):
         metrics: ServiceMetrics,
         sessions: Sessions,
         stores: Stores,
+        *,
         on_learned: LearnListener | None = None,
         on_request: RequestListener | None = None,
         admission: Admission | None = None,
