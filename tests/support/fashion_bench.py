@@ -75,11 +75,6 @@ def katib_json(value: object) -> str:
     return json.dumps(value, separators=(",", ":")).replace('"', "'")
 
 
-def standalone_config(nn_config: str) -> str:
-    """`nn_config` without the store reference: the child trained from scratch."""
-    return strip_sharing(nn_config)
-
-
 def uniform_architectures(path: Path, count: int, seed: int) -> list[dict[str, str]]:
     """`count` distinct architectures drawn uniformly from the Experiment's space, with the
     `nn_config` its own settings give (the skip rule included), without a store reference."""
@@ -111,7 +106,7 @@ def train_alone(
         done = run_process(
             [str(BIN / "enas-trial"), *TRIAL_FLAGS, f"--num_epochs={epochs}", f"--seed={seed}",
              f"--summary-file={summary}", f"--architecture={assignments['architecture']}",
-             f"--nn_config={standalone_config(assignments['nn_config'])}", *extra],
+             f"--nn_config={strip_sharing(assignments['nn_config'])}", *extra],
             work,
         )  # fmt: skip
         if done.returncode != 0:

@@ -140,15 +140,24 @@ def read_labels(dataset: IdxDataset, path: Path) -> Labels:
 
 
 def _read(dataset: IdxDataset, path: Path) -> bytes:
+    raw, problem = _contents(dataset, path, path.name)
+    if problem:
+        _corrupt(dataset, path, problem)
+    return raw
+
+
+def _contents(dataset: IdxDataset, path: Path, name: str) -> tuple[bytes, str]:
+    """The uncompressed bytes of file `name` stored at `path`, and what is wrong with them
+    (empty when nothing is): not gzip, or a checksum that differs from the published one."""
     try:
         with gzip.open(path, "rb") as handle:
             raw = handle.read()
     except (OSError, EOFError, zlib.error) as error:
-        _corrupt(dataset, path, f"not a readable gzip file ({error})")
-    expected = (dataset.sha256 or {}).get(path.name)
+        return b"", f"not a readable gzip file ({error})"
+    expected = (dataset.sha256 or {}).get(name)
     if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
-        _corrupt(dataset, path, "SHA-256 of its contents differs from the published data")
-    return raw
+        return raw, "SHA-256 of its contents differs from the published data"
+    return raw, ""
 
 
 def _header(dataset: IdxDataset, path: Path, raw: bytes, magic: int, dims: int) -> tuple[int, ...]:
@@ -181,18 +190,9 @@ def _download(dataset: IdxDataset, data_dir: Path, name: str) -> None:
                         out.write(chunk)
             except (urllib.error.URLError, OSError, ValueError) as error:
                 raise TrialInputError(f"--download: cannot fetch {url}: {error}") from None
-        _check_download(dataset, Path(tmp), name, url)
+        _, problem = _contents(dataset, Path(tmp), name)
+        if problem:
+            raise TrialInputError(f"--download: {url}: {problem}")
         os.replace(tmp, data_dir / name)
     finally:
         Path(tmp).unlink(missing_ok=True)
-
-
-def _check_download(dataset: IdxDataset, tmp: Path, name: str, url: str) -> None:
-    try:
-        with gzip.open(tmp, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError, zlib.error) as error:
-        raise TrialInputError(f"--download: {url} is not a gzip file ({error})") from None
-    expected = (dataset.sha256 or {}).get(name)
-    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
-        raise TrialInputError(f"--download: checksum mismatch for {url} (SHA-256 of its contents)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from katib_enas.core.errors import KatibEnasError
@@ -90,7 +91,7 @@ class MacroSpace(Space[Architecture]):
             )
         )
 
-    @property
+    @cached_property  # read for every child encoded; the operations can number 100,000
     def stem_width(self) -> int | None:
         """With summed skips, the stem's channels: the widest operation of the space, so that
         every layer after the stem reads one width in a space of one width."""
