@@ -97,7 +97,7 @@ def test_derive_against_a_running_service(
     address = f"127.0.0.1:{service.server.port}"
     done = katib_enas(
         "derive", SHARED_DIGITS, "--suggestion-address", address, "-k", "2", "--out", "out",
-        "--finetune-steps", "5", cwd=tmp_path, timeout=600,
+        "--finetune-steps", "5", "--parallel", "2", cwd=tmp_path, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     # Fine-tuning never reaches the store: derive leaves the search's weights as they were.
@@ -124,10 +124,11 @@ def test_derive_against_a_running_service(
         (["run", "--finetune-steps", "-1"], "--finetune-steps: -1 is not in 0..1000000"),
         (["run", "--retrain-epochs", "0"], "--retrain-epochs: 0 is not in 1..10000"),
         (["run", "--epochs", "3"], "--epochs goes with --emit-job"),
+        (["run", "--parallel", "0"], "--parallel: 0 is not in 1..64"),
         ([str(SHARED_DIGITS.with_name("digits.yaml")), "--suggestion-address", "127.0.0.1:1"],
          "source: derive needs a weight-sharing search"),
     ],
-    ids=["no-run", "count", "finetune", "retrain-epochs", "epochs", "not-sharing"],
+    ids=["no-run", "count", "finetune", "retrain-epochs", "epochs", "parallel", "not-sharing"],
 )  # fmt: skip
 def test_bad_derive_input_is_one_line_and_exit_2(
     tmp_path: Path, katib_enas: Run, args: list[str], message: str

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import gzip
 import json
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
+from idx_files import write_idx
 from trial_support import DIGITS_ARCHITECTURE, DIGITS_OPERATIONS, TrialRunner, nn_config
 
 from enas_trial import idx
@@ -18,20 +18,6 @@ from enas_trial.errors import TrialInputError
 
 FASHION = Path("/usr/share/datasets/fashion-mnist")
 CONFIG_28 = nn_config(DIGITS_OPERATIONS, [28, 28, 1])
-
-
-def write_idx(folder: Path, train: int = 64, test: int = 32, seed: int = 0) -> None:
-    """The four files, in the standard format: a learnable class signal in random images."""
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    for prefix, count in (("train", train), ("t10k", test)):
-        labels = rng.integers(0, 10, count).astype(np.uint8)
-        images = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
-        images[:, :3, :] = (labels * 20)[:, None, None]  # the class, written in the top rows
-        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as out:
-            out.write(struct.pack(">IIII", idx.IMAGE_MAGIC, count, 28, 28) + images.tobytes())
-        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as out:
-            out.write(struct.pack(">II", idx.LABEL_MAGIC, count) + labels.tobytes())
 
 
 def test_tiny_files_in_the_standard_format_train_a_child(

@@ -99,6 +99,22 @@ def test_derive_fine_tunes_from_the_shared_weights_without_pushing(
     assert summary["test_accuracy"] is None and 0.0 <= summary["final_validation_accuracy"] <= 1
 
 
+def test_the_reward_is_scored_on_reward_images_and_derive_on_the_whole_split(
+    store: Running, run_trial: TrialRunner, tmp_path: Path
+) -> None:
+    """Seven images can only give an accuracy of k/7; digits' validation split (144 images)
+    cannot, except 0 and 1."""
+    [child] = children(store, shared_experiment(), 1)
+    reports = []
+    for extra in ((), ("--evaluate-shared",)):
+        done = run_trial(*_args(child, "--reward-images=7", *extra))
+        assert done.returncode == 0, done.stderr
+        reports.append(json.loads((tmp_path / "summary.json").read_text()))
+    reward, derived = (r["final_validation_accuracy"] for r in reports)
+    assert abs(reward * 7 - round(reward * 7)) < 1e-6, reward
+    assert 0 < derived < 1 and abs(derived * 7 - round(derived * 7)) > 1e-6, derived
+
+
 def test_two_trials_draw_different_batches(store: Running, run_trial: TrialRunner) -> None:
     """Each slice has its own batch order (seeded by the store's position and the child), so
     the slices of a search cover the training set instead of replaying its first batches."""

@@ -38,10 +38,18 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int], name: str) -
 
 
 def channel_stats(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-channel mean and standard deviation (in 0..1 units) of uint8 images."""
-    pixels = images.transpose(0, 1).reshape(images.shape[1], -1).double() / 255.0
-    mean = pixels.mean(dim=1)
-    std = pixels.std(dim=1).clamp_min(1e-3)  # a constant channel must not divide by zero
+    """Per-channel mean and standard deviation (in 0..1 units) of uint8 images.
+
+    Computed from each channel's histogram of its 256 values: the same figures as converting
+    every pixel to float, at a tenth of the cost (a trial computes them at every start).
+    """
+    values = torch.arange(256, dtype=torch.float64, device=images.device) / 255.0
+    channels = images.transpose(0, 1).reshape(images.shape[1], -1)
+    counts = torch.stack([torch.bincount(c, minlength=256) for c in channels]).double()
+    total = counts.sum(dim=1)
+    mean = counts @ values / total
+    variance = (counts * (values - mean[:, None]) ** 2).sum(dim=1) / (total - 1).clamp_min(1)
+    std = variance.sqrt().clamp_min(1e-3)  # a constant channel must not divide by zero
     return mean.float().view(1, -1, 1, 1), std.float().view(1, -1, 1, 1)
 
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from enas_trial import data, reporting
+from enas_trial import data, heap, reporting
 from enas_trial.builders import Builder, Plan, builder_for
 from enas_trial.errors import TrialInputError, TrialRuntimeError
 from enas_trial.flags import PROG, build_parser
@@ -51,6 +51,7 @@ class _Clock:
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format=f"{PROG}: %(message)s")
     args = build_parser().parse_args(argv)
+    heap.keep_freed_memory()
     try:
         return _run(args)
     except KatibEnasError as error:
@@ -205,6 +206,7 @@ def _train_shared(  # noqa: PLR0917 (a private helper of _run, called once)
             reference,
             evaluate_only=args.evaluate_shared,
             finetune_steps=args.finetune_steps,
+            reward_images=args.reward_images,
             process_age=lambda: time.monotonic() - _Clock.started,
         )
     finally:

@@ -15,6 +15,7 @@ seed, fixed by default, so that every trial of an experiment is scored on the sa
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import importlib.util
 from dataclasses import dataclass
@@ -70,7 +71,7 @@ def load_splits(
     elif name in idx.DATASETS:
         dataset = idx.DATASETS[name]
         folder = idx.require_files(dataset, data_dir, download=download)
-        train_x, train_y, test_x, test_y = idx.load(dataset, folder)
+        train_x, train_y, test_x, test_y = _idx_arrays(dataset, folder)
         # Fashion-MNIST's classes are left/right symmetric garments; digits are not.
         flip, pad, classes = name == "fashion-mnist", 2, 10
     elif name == "digits":
@@ -85,6 +86,34 @@ def load_splits(
         raise TrialInputError(f"--dataset: unknown dataset {name!r} (known: {', '.join(DATASETS)})")
     train_x, train_y, val_x, val_y = _split(train_x, train_y, validation_fraction, split_seed)
     return Splits(name, train_x, train_y, val_x, val_y, test_x, test_y, classes, flip, pad)
+
+
+def preload(name: str, data_dir: Path | None) -> None:
+    """Read an IDX dataset ahead of the trials that will use it (the trial launcher does, once,
+    before it forks them); a dataset that is missing or corrupt is left to the trial to report."""
+    if name not in idx.DATASETS:
+        return
+    folder = data_dir if data_dir is not None else DEFAULT_DIRS[name]
+    with contextlib.suppress(TrialInputError, OSError):
+        _idx_arrays(idx.DATASETS[name], folder)
+
+
+# IDX arrays already read, by dataset, folder and the files' sizes and times: a trial forked by
+# the launcher finds its dataset here instead of decompressing and checking 55 MB again.
+_IDX_READ: dict[
+    tuple[str, Path, tuple[tuple[int, int], ...]], tuple[Images, Labels, Images, Labels]
+] = {}
+
+
+def _idx_arrays(dataset: idx.IdxDataset, folder: Path) -> tuple[Images, Labels, Images, Labels]:
+    stamps = tuple(
+        (s.st_size, s.st_mtime_ns) for s in (folder.joinpath(n).stat() for n in idx.FILES)
+    )
+    key = (dataset.name, folder.resolve(), stamps)
+    if key not in _IDX_READ:
+        _IDX_READ.clear()  # one dataset at a time: a launcher serves one experiment
+        _IDX_READ[key] = idx.load(dataset, folder)
+    return _IDX_READ[key]
 
 
 def prepare(name: str, data_dir: Path, *, download: bool, download_url: str) -> None:

@@ -116,6 +116,7 @@ def serve(sock: socket.socket, entry: str) -> None:
             request = json.loads(data)
             if len(fds) != 2:
                 raise ValueError(f"expected 2 file descriptors, got {len(fds)}")
+            _preload_data(request["argv"])
             if thread_count() != 1:
                 raise RuntimeError(f"{thread_count()} threads: forking now is not safe")
             pid = os.fork()
@@ -127,6 +128,19 @@ def serve(sock: socket.socket, entry: str) -> None:
         finally:
             for fd in fds:
                 os.close(fd)
+
+
+def _preload_data(argv: list[str]) -> None:
+    """Read the trial's dataset here, before forking, so every trial of the run shares one copy
+    (numpy and gzip only: no thread starts)."""
+    from enas_trial import data
+    from enas_trial.flags import build_parser
+
+    try:
+        args, _ = build_parser().parse_known_args([str(word) for word in argv])
+    except SystemExit:  # bad flags: the trial itself says so
+        return
+    data.preload(args.dataset, args.data_dir)
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:

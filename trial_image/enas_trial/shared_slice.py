@@ -3,15 +3,18 @@
 Pull the child's tensors from the experiment's store, train `slice_steps` steps at the learning
 rate the shared schedule gives for the store's global step (warm restarts over the whole
 experiment with a floor, `core.sharing.schedule`; not a fresh schedule per trial), push what
-changed, then score the child on the held-out validation split with the trained shared
-weights: that accuracy is the reward, as in ENAS. Each trial draws its batches in its own order
-(seeded by the store's step and the architecture), so the slices together cover the training
-set instead of all replaying its first batches. The test split is not scored: a shared-weight
-accuracy only ranks children, and the test set belongs to the retrained winner.
+changed, then score the child with the trained shared weights on a fixed sample of the
+held-out validation split (`--reward-images`, the same images for every trial): that accuracy
+is the reward, as in ENAS, which scores a child on a validation batch. Each trial draws its
+batches in its own order (seeded by the store's step and the architecture), so the slices
+together cover the training set instead of all replaying its first batches. The test split is
+not scored: a shared-weight accuracy only ranks children, and the test set belongs to the
+retrained winner.
 
 `katib-enas derive` scores a candidate here too: pull, fine-tune `finetune_steps` steps from the
 shared weights (a short cosine from the shared schedule's current rate to zero), never push,
-then score. Fine-tuned scores rank children; zero-shot ones (0 steps) barely do.
+then score on the whole validation split. Fine-tuned scores rank children; zero-shot ones
+(0 steps) barely do.
 
 BatchNorm statistics are not shared: a child's activations depend on the whole child, so after
 its slice the trial recomputes them for its own network (running averages reset, then
@@ -62,10 +65,12 @@ def train_slice(  # noqa: PLR0917 (the trial's inputs, passed once by the CLI)
     *,
     evaluate_only: bool,
     finetune_steps: int,
+    reward_images: int,
     process_age: Callable[[], float],
 ) -> TrainingResult:
-    """The slice; `evaluate_only`: score the shared weights for `katib-enas derive`, after
-    `finetune_steps` steps of training that are never pushed."""
+    """The slice, its reward scored on the first `reward_images` validation images (0: all);
+    `evaluate_only`: score the shared weights for `katib-enas derive` on the whole validation
+    split, after `finetune_steps` steps of training that are never pushed."""
     started = time.monotonic()
     session = prepare(plan, model, splits, config)
     tensors = shared(session.model)
@@ -94,7 +99,7 @@ def train_slice(  # noqa: PLR0917 (the trial's inputs, passed once by the CLI)
     if steps and not evaluate_only:
         link.push(tensors, pulled, session.step)
     recompute_batch_norm(session, splits, config)
-    val_loss, val_accuracy = evaluate_split(session, "val")
+    val_loss, val_accuracy = evaluate_split(session, "val", 0 if evaluate_only else reward_images)
     metrics = {reporting.VALIDATION_ACCURACY: val_accuracy, reporting.VALIDATION_LOSS: val_loss}
     if steps:
         metrics = {

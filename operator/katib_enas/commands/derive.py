@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 RETRAIN_JOB_FILE = "retrain-job.yaml"
 HELP = "rank architectures sampled from a weight-sharing search by their shared-weight accuracy"
-# Chosen by tests/benchmarks/test_bench_ranking.py (README, "Weight sharing"): fine-tuned scores
+# Chosen by tests/benchmarks/test_bench_fashion.py (README, "Weight sharing"): fine-tuned scores
 # rank children where zero-shot ones do not.
 FINETUNE_STEPS = 40
 COUNT = 16
@@ -65,6 +65,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="epochs of each --retrain-top run (default: 1)",
     )
     parser.add_argument(
+        "--parallel",
+        type=int,
+        help="candidates scored at once (default: the Experiment's parallelTrialCount, at "
+        "most the number of CPUs)",
+    )
+    parser.add_argument(
         "--suggestion-address",
         help="HOST:PORT of the experiment's suggestion service (e.g. after `kubectl "
         "port-forward svc/<experiment>-<algorithm> 6789`)",
@@ -101,6 +107,8 @@ def execute(args: argparse.Namespace) -> int:
     ):
         if not low <= value <= high:
             raise RunError(f"{flag}: {value} is not in {low}..{high}")
+    if args.parallel is not None and not 1 <= args.parallel <= 64:
+        raise RunError(f"--parallel: {args.parallel} is not in 1..64")
     options = DeriveOptions(args.count, args.finetune_steps, args.retrain_top, args.retrain_epochs)
     if args.epochs is not None and args.epochs < 1:
         raise RunError("--epochs: must be at least 1")
@@ -110,6 +118,7 @@ def execute(args: argparse.Namespace) -> int:
         experiment = load_experiment(args.source)
         _require_sharing(experiment)
         out = args.out or Path()
+        options = _with_parallel(options, args.parallel, experiment)
         ranked = derive(experiment, args.suggestion_address, options, out, _progress)
         # On a cluster the retrain is a Job: write it unless asked to write it elsewhere.
         emit = args.emit_job or out / RETRAIN_JOB_FILE
@@ -120,6 +129,7 @@ def execute(args: argparse.Namespace) -> int:
         experiment = load_experiment(run_dir.experiment_file)
         _require_sharing(experiment)
         out = args.out or run_dir.path
+        options = _with_parallel(options, args.parallel, experiment)
         ranked = _derive_local(run_dir, experiment, options, out)
         retrain = f"katib-enas retrain {run_dir.path} --derived 1"
         emit = args.emit_job
@@ -153,6 +163,19 @@ def _emit_job(path: Path, experiment: Experiment, best: Derived, epochs: int | N
     name = write_retrain_job(path, experiment, assignments, epochs=epochs, label=label)
     print(f"wrote {path}: Job {name} retrains {label} from scratch")
     print(f"  kubectl apply -f {path}")
+
+
+def _with_parallel(
+    options: DeriveOptions, parallel: int | None, experiment: Experiment
+) -> DeriveOptions:
+    """`--parallel`, or as many at once as the search ran trials (the user's own measure of
+    what the machine takes), at most one per CPU."""
+    import dataclasses
+    import os
+
+    if parallel is None:
+        parallel = max(1, min(experiment.parallel_trial_count, os.cpu_count() or 1))
+    return dataclasses.replace(options, parallel=parallel)
 
 
 def _progress(line: str) -> None:

@@ -18,6 +18,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -56,6 +57,7 @@ class DeriveOptions:
     finetune_steps: int
     retrain_top: int = 0  # 0: no brief retrain
     retrain_epochs: int = 1
+    parallel: int = 1  # candidates scored at once (each a trial process)
 
 
 def sample(address: str, experiment: str, count: int) -> list[sw.Child]:
@@ -145,15 +147,10 @@ def derive(
     """Sample, score and rank (then, with `retrain_top`, retrain the best few briefly and
     rank those first by that); writes `out_dir/derived.json`."""
     children = sample(address, experiment.name, options.count)
-    scored: list[tuple[float, sw.Child]] = []
     with tempfile.TemporaryDirectory(prefix="derive-") as tmp:
-        for number, child in enumerate(children, 1):
-            accuracy = score(experiment, child, address, Path(tmp), options.finetune_steps)
-            progress(
-                f"scored {number}/{len(children)}: validation accuracy {accuracy:.4f} "
-                f"(shared weights, {options.finetune_steps} fine-tuning steps)"
-            )
-            scored.append((accuracy, child))
+        scored = _score_all(
+            experiment, children, address, Path(tmp), options=options, progress=progress
+        )
         scored.sort(key=lambda pair: -pair[0])
         ranked = [
             Derived(
@@ -169,6 +166,35 @@ def derive(
             ranked = _retrain_top(experiment, ranked, options, Path(tmp), progress)
     write_derived(out_dir, experiment.name, ranked, options)
     return ranked
+
+
+def _score_all(
+    experiment: Experiment,
+    children: Sequence[sw.Child],
+    address: str,
+    work_dir: Path,
+    *,
+    options: DeriveOptions,
+    progress: Callable[[str], None],
+) -> list[tuple[float, sw.Child]]:
+    """Every child's score, `options.parallel` trial processes at a time, in sample order."""
+
+    def one(number: int) -> float:
+        folder = work_dir / f"candidate-{number}"
+        folder.mkdir()
+        return score(experiment, children[number], address, folder, options.finetune_steps)
+
+    accuracies: dict[int, float] = {}
+    with ThreadPoolExecutor(max(1, options.parallel)) as pool:
+        pending = {pool.submit(one, number): number for number in range(len(children))}
+        for future in as_completed(pending):
+            accuracies[pending[future]] = future.result()
+            progress(
+                f"scored {len(accuracies)}/{len(children)}: validation accuracy "
+                f"{accuracies[pending[future]]:.4f} "
+                f"(shared weights, {options.finetune_steps} fine-tuning steps)"
+            )
+    return [(accuracies[number], child) for number, child in enumerate(children)]
 
 
 def _retrain_top(
