@@ -5,7 +5,8 @@ Each subcommand lives in its own module of `katib_enas.commands` with `HELP`, `c
 and `execute(args)` (`Command`); `COMMANDS` maps each name to its module, so mypy, IDEs and
 import-linter see every command. Those modules import heavy packages (torch, grpc, the Katib SDK)
 only inside `execute`, so importing them all stays cheap and `--help` and argument errors answer
-at once (`tests/test_cli.py` checks that none imports torch, grpc or kubernetes).
+at once (`tests/local/test_local_cli_messages.py` checks that none imports torch, grpc or
+kubernetes).
 """
 
 from __future__ import annotations
