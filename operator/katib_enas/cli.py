@@ -2,36 +2,64 @@
 `pick`, `results`, `derive`, `register`, `unregister`, `networkpolicy`.
 
 Each subcommand lives in its own module of `katib_enas.commands` with `HELP`, `configure(parser)`
-and `execute(args)`; those modules import heavy packages (torch, grpc, the Katib SDK) only inside
-`execute`, so `--help` and argument errors answer at once.
+and `execute(args)` (`Command`); `COMMANDS` maps each name to its module, so mypy, IDEs and
+import-linter see every command. Those modules import heavy packages (torch, grpc, the Katib SDK)
+only inside `execute`, so importing them all stays cheap and `--help` and argument errors answer
+at once (`tests/local/test_local_cli_messages.py` checks that none imports torch, grpc or
+kubernetes).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from types import ModuleType
+from typing import Protocol
 
 from katib_enas import __version__, exits
+from katib_enas.commands import (
+    derive,
+    export,
+    networkpolicy,
+    pick,
+    register,
+    report,
+    results,
+    retrain,
+    run,
+    serve,
+    status,
+    validate,
+)
 from katib_enas.core.errors import KatibEnasError
 
-COMMANDS: dict[str, str] = {
-    "serve": "katib_enas.commands.serve",
-    "run": "katib_enas.commands.run",
-    "validate": "katib_enas.commands.validate",
-    "status": "katib_enas.commands.status",
-    "derive": "katib_enas.commands.derive",
-    "report": "katib_enas.commands.report",
-    "export": "katib_enas.commands.export",
-    "retrain": "katib_enas.commands.retrain",
-    "pick": "katib_enas.commands.pick",
-    "results": "katib_enas.commands.results",
-    "register": "katib_enas.commands.register",
-    "unregister": "katib_enas.commands.register",
-    "networkpolicy": "katib_enas.commands.networkpolicy",
+
+class Command(Protocol):
+    """What a command module provides (mypy checks each module in `COMMANDS` against it)."""
+
+    HELP: str
+
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def execute(self, args: argparse.Namespace) -> int: ...
+
+
+# Name -> the command's module (`register` serves two names: its `HELPS` tells them apart).
+COMMANDS: dict[str, Command] = {
+    "serve": serve,
+    "run": run,
+    "validate": validate,
+    "status": status,
+    "derive": derive,
+    "report": report,
+    "export": export,
+    "retrain": retrain,
+    "pick": pick,
+    "results": results,
+    "register": register,
+    "unregister": register,
+    "networkpolicy": networkpolicy,
 }
 
 
@@ -44,24 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
-        module = _load(module_name)
-        if module is None:
-            continue
+    for name, module in COMMANDS.items():
         text = getattr(module, "HELPS", {}).get(name, module.HELP)
         command = sub.add_parser(name, help=text, description=text)
         module.configure(command)
         command.set_defaults(_module=module)
     return parser
-
-
-def _load(module_name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return None
-        raise
 
 
 def main(argv: Sequence[str] | None = None) -> int:

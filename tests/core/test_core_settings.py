@@ -1,13 +1,18 @@
-"""Algorithm settings: the stock names, ranges and "None" rules, our additions, clear errors."""
+"""Algorithm settings: the stock names, ranges and "None" rules, our additions, clear errors, and
+each setting accepted only with the space kind or strategy that owns it."""
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from katib_enas.core.errors import InvalidSettingsError
 from katib_enas.core.settings import (
+    CATALOGUE,
     ECHOED,
     RULES,
     STOCK_DEFAULTS,
@@ -16,6 +21,8 @@ from katib_enas.core.settings import (
     parse_settings,
     settings_table,
 )
+from katib_enas.core.spaces import KINDS
+from katib_enas.core.strategies import STRATEGIES
 
 # (name, accepted values, rejected values) - the stock table of katib-contract.md section 6
 MATRIX = [
@@ -50,15 +57,26 @@ MATRIX = [
 ]
 
 
+def _owners_choice(name: str) -> list[tuple[str, str]]:
+    """The `search_space` or `strategy` setting under which `name` is accepted."""
+    for owner in CATALOGUE[name].owners:
+        if owner.role == "search space":
+            return [("search_space", owner.name)]
+        if owner.role == "strategy":
+            return [("strategy", owner.name)]
+    return []
+
+
 @pytest.mark.parametrize(("name", "good", "bad"), MATRIX)
 def test_each_setting_accepts_its_range_and_names_itself_when_wrong(
     name: str, good: list[str], bad: list[str]
 ) -> None:
+    context = _owners_choice(name)
     for value in good:
-        parse_settings([(name, value)], "exp")
+        parse_settings([*context, (name, value)], "exp")
     for value in bad:
         with pytest.raises(InvalidSettingsError, match=f"algorithmSettings.{name}"):
-            parse_settings([(name, value)], "exp")
+            parse_settings([*context, (name, value)], "exp")
 
 
 def test_matrix_covers_every_setting() -> None:
@@ -94,12 +112,61 @@ def test_seed_defaults_to_one_derived_from_the_experiment_name() -> None:
     assert parse_settings([("seed", "3")], "alpha").seed == 3
 
 
-def test_the_settings_table_documents_every_setting_with_both_defaults() -> None:
+def test_the_settings_table_documents_every_setting_with_its_owner_and_both_defaults() -> None:
     table = settings_table()
     for name in RULES:
         assert f"| `{name}` |" in table
-    assert "| 0.05 | 5e-5 |" in table  # learning rate: ours, stock
-    assert EnasSettings().controller_learning_rate == 0.05
+    assert "| `controller_learning_rate` | reinforce strategy | 0.05 | 5e-5 |" in table
+    assert "| `num_nodes` | micro search space | 5 |" in table
+    assert "| `seed` | service |" in table and "| `weight_sharing` | weight sharing |" in table
+    assert parse_settings([]).controller_learning_rate == 0.05
+
+
+def test_the_declarations_are_the_typed_settings_with_defaults_of_their_type() -> None:
+    fields = {f.name: f.type for f in dataclasses.fields(EnasSettings)}
+    assert set(fields) == set(CATALOGUE)
+    for name, declared in CATALOGUE.items():
+        kind = declared.setting.rule.kind
+        assert type(declared.setting.default) is kind, name
+        assert kind.__name__ in str(fields[name]), name
+
+
+@pytest.mark.parametrize(
+    ("given", "owner", "chosen"),
+    [
+        ([("num_nodes", "4")], "micro search space", "search_space is macro"),
+        ([("search_space", "micro"), ("skip_rule", "sum")], "macro search space", "micro"),
+        ([("strategy", "random"), ("controller_batch_size", "8")], "reinforce", "random"),
+        ([("strategy", "random"), ("failed_trial_reward", "0")], "reinforce", "random"),
+    ],
+)
+def test_a_setting_of_another_kind_or_strategy_is_refused_naming_its_owner(
+    given: list[tuple[str, str]], owner: str, chosen: str
+) -> None:
+    name = given[-1][0]
+    with pytest.raises(InvalidSettingsError) as caught:
+        parse_settings(given, "exp")
+    message = str(caught.value)
+    assert message.startswith(f"algorithmSettings.{name}: setting {name!r} belongs to the {owner}")
+    assert chosen in message
+
+
+def test_every_strategy_accepts_katibs_stock_settings_as_the_ui_prefills_them() -> None:
+    for strategy in STRATEGIES:
+        for kind in KINDS:
+            chosen = [("strategy", strategy), ("search_space", kind)]
+            parse_settings([*chosen, *STOCK_DEFAULTS.items()], "exp")
+
+
+def test_an_unknown_kind_or_strategy_is_left_to_its_registry_to_refuse() -> None:
+    assert parse_settings([("search_space", "toy"), ("num_nodes", "4")]).num_nodes == 4
+    assert parse_settings([("strategy", "toy"), ("controller_batch_size", "8")]).strategy == "toy"
+
+
+def test_the_catalogue_and_the_strategies_registry_import_no_torch() -> None:
+    """The Experiment model parses settings without paying for torch (or needing it)."""
+    code = "import sys, katib_enas.core.settings; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_the_docs_carry_the_current_settings_table(repo_root: Path) -> None:

@@ -13,7 +13,7 @@ import torch
 from space_samples import parts
 
 from katib_enas.core import spaces, strategies
-from katib_enas.core.katib import Condition
+from katib_enas.core.katib import Condition, Objective, ObjectiveType
 from katib_enas.core.settings import EnasSettings, parse_settings
 from katib_enas.core.spaces.macro import Architecture, MacroSpace
 from katib_enas.core.strategies import ReinforceStrategy, SearchStrategy
@@ -214,3 +214,21 @@ def test_reinforce_long_replay_takes_few_larger_steps_with_the_same_rewards(
     # Then it learns live again: the next call's trials in batches of controller_batch_size.
     more = [*trials, *history(replayed, [0.5] * 8, start=2000)]
     assert replayed.observe(more).updates == (len(replayed.pending) + 8) // 4
+
+
+def test_reinforce_checkpoints_keep_their_fingerprint_across_the_settings_ownership_change(
+    gpu_space: MacroSpace,
+) -> None:
+    """A checkpoint is restored only into the setup its fingerprint names. The values pinned here
+    were computed before the settings moved to their owners (issue 22): the fingerprint, and so
+    every saved checkpoint, is unchanged."""
+    objective = Objective(ObjectiveType.MAXIMIZE, "acc")
+    pinned = {
+        (("seed", "1"),): "4542d33ec3db1eb0",
+        (("seed", "1"), ("controller_batch_size", "2"), ("failed_trial_reward", "skip")): (
+            "e2164c57033eee29"
+        ),
+    }
+    for raw, fingerprint in pinned.items():
+        settings = parse_settings(raw, "pin")
+        assert ReinforceStrategy(gpu_space, objective, settings).fingerprint == fingerprint

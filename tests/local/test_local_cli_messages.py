@@ -93,3 +93,17 @@ def test_a_finished_run_without_a_success_does_not_say_yet() -> None:
     failed = [_trial(1, Condition.FAILED, None)]
     assert "no trial succeeded\n" in _printed("Failed", failed, 100)
     assert "no trial succeeded yet" in _printed("Running", failed, 100)
+
+
+def test_help_imports_every_command_module_but_no_heavy_package() -> None:
+    """The command table holds the command modules themselves, so building the parser imports
+    them all: each must leave torch, grpc and kubernetes to its `execute`, for `--help` to
+    answer at once."""
+    code = (
+        "import sys; from katib_enas.cli import COMMANDS, build_parser; build_parser(); "
+        "heavy = {'torch', 'grpc', 'kubernetes'} & set(sys.modules); assert not heavy, heavy; "
+        "import katib_enas.commands as c, pkgutil; "
+        "names = {m.name for m in pkgutil.iter_modules(c.__path__)}; "
+        "assert names == {m.__name__.rsplit('.', 1)[1] for m in COMMANDS.values()}, names"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)

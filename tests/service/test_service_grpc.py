@@ -91,6 +91,10 @@ def _setting(name: str, value: str) -> Any:
     return lambda e: e.spec.algorithm.algorithm_settings.add(name=name, value=value)
 
 
+def _settings(*pairs: tuple[str, str]) -> Any:
+    return lambda e: [e.spec.algorithm.algorithm_settings.add(name=n, value=v) for n, v in pairs]
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
@@ -104,6 +108,16 @@ def _setting(name: str, value: str) -> Any:
         (_setting("controller_learning_rate", "fast"), "controller_learning_rate"),
         (_setting("controller_skip_target", "1.0"), "controller_skip_target"),
         (_setting("controller_hidden", "64"), "unknown setting 'controller_hidden'"),
+        (
+            _setting("num_nodes", "4"),
+            "setting 'num_nodes' belongs to the micro search space; this Experiment's "
+            "search_space is macro",
+        ),
+        (
+            _settings(("strategy", "random"), ("controller_grad_bound", "1")),
+            "setting 'controller_grad_bound' belongs to the reinforce strategy; this Experiment's "
+            "strategy is random",
+        ),
         (lambda e: setattr(e.spec.objective, "type", pb.UNKNOWN), "objective.type"),
     ],
 )

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from katib_enas.core.errors import InvalidSettingsError
-from katib_enas.core.settings import EnasSettings
+from katib_enas.core.settings_schema import EnasSettings
 from katib_enas.core.spaces.base import (
     ARCHITECTURE,
     ASSIGNMENT_NAMES,

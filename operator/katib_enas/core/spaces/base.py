@@ -38,7 +38,7 @@ import abc
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from katib_enas.core.settings import EnasSettings
+from katib_enas.core.settings_schema import EnasSettings, Setting
 from katib_enas.core.spaces.operations import NasConfig
 from katib_enas.core.updates import Decision
 
@@ -96,6 +96,9 @@ class SpaceKind(abc.ABC):
     """A kind of search space: how to parse it and how to read its assignments."""
 
     name: ClassVar[str]
+    # The settings only this kind reads (`parse`): accepted only when the Experiment's
+    # `search_space` is this kind (`katib_enas.core.settings` checks).
+    owned_settings: ClassVar[tuple[Setting, ...]] = ()
 
     @abc.abstractmethod
     def parse(self, nas: NasConfig, settings: EnasSettings) -> Space[Any]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from katib_enas.core.errors import InvalidSettingsError
 from katib_enas.core.katib import Objective
-from katib_enas.core.settings import EnasSettings
+from katib_enas.core.settings_schema import EnasSettings
 from katib_enas.core.spaces import Space, parse_space
 from katib_enas.core.spaces.operations import NasConfig
 from katib_enas.core.strategies.base import LearnReport, SearchStrategy, mix_seed

@@ -44,7 +44,7 @@ from typing import Any, Generic, TypeVar
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Condition, Objective
-from katib_enas.core.settings import EnasSettings
+from katib_enas.core.settings_schema import EnasSettings, Setting
 from katib_enas.core.spaces import Space
 from katib_enas.core.strategies.history import History
 from katib_enas.core.trials import Judgement, TrialRecord
@@ -78,6 +78,9 @@ class SearchStrategy(abc.ABC, Generic[A]):
     """Suggest, observe, save and restore; see the module docstring for the contract."""
 
     name: str  # the `strategy` setting that selects it
+    # The settings only this strategy reads: accepted only when the Experiment's `strategy` is
+    # this one (`core.settings`), except Katib's stock `enas` settings, accepted for every one.
+    owned_settings: tuple[Setting, ...] = ()
 
     def __init__(self, space: Space[A], objective: Objective, settings: EnasSettings) -> None:
         self.space = space

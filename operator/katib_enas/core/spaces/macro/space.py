@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import from_katib_json
-from katib_enas.core.settings import EnasSettings
+from katib_enas.core.settings_schema import EnasSettings, Rule, Setting
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind, rounded
 from katib_enas.core.spaces.macro.format import (
     CONCAT,
@@ -132,11 +132,32 @@ class MacroSpace(Space[Architecture]):
         return tuple(named)
 
 
+AUTO = "auto"
+SKIP_RULE = Setting(
+    "skip_rule",
+    Rule(str, choices=(AUTO, CONCAT, SUM)),
+    AUTO,
+    """Macro only: how a layer combines the outputs it skips from with the previous layer's
+    (ours): `concat` - side by side along channels, as Katib's stock trial does; `sum` - added
+    (after pooling to the same size, zero-padded to the previous layer's width), as ENAS's own
+    macro child does, so one weight set per (layer, operation) serves every skip pattern;
+    `auto` - `sum` with `weight_sharing`, else `concat`. The rule travels in `nn_config`.""",
+)
+
+
+def resolved_skip_rule(settings: EnasSettings) -> str:
+    """The `skip_rule` setting with `auto` resolved."""
+    if settings.skip_rule != AUTO:
+        return settings.skip_rule
+    return SUM if settings.weight_sharing else CONCAT
+
+
 class MacroKind(SpaceKind):
     name = "macro"
+    owned_settings = (SKIP_RULE,)
 
     def parse(self, nas: NasConfig, settings: EnasSettings) -> MacroSpace:
-        return MacroSpace.from_nas_config(nas, settings.macro_skip_rule)
+        return MacroSpace.from_nas_config(nas, resolved_skip_rule(settings))
 
     def owns(self, assignments: Mapping[str, str]) -> bool:
         """Stock `nn_config`s name no kind: those are macro."""

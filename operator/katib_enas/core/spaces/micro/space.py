@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from katib_enas.core.errors import InvalidSearchSpaceError, KatibEnasError
 from katib_enas.core.katib import from_katib_json
-from katib_enas.core.settings import EnasSettings
+from katib_enas.core.settings_schema import EnasSettings, Rule, Setting
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG, Space, SpaceKind, rounded
 from katib_enas.core.spaces.catalogue import MICRO_OPERATION_TYPES
 from katib_enas.core.spaces.micro.describe import (
@@ -151,8 +151,33 @@ class MicroSpace(Space[MicroArchitecture]):
         return tuple(named)
 
 
+SETTINGS = (
+    Setting(
+        "num_nodes",
+        Rule(int, 1, 20),
+        5,
+        "Micro only: nodes per cell (ENAS and DARTS use 5 and 4). int in 1..20.",
+    ),
+    Setting(
+        "init_channels",
+        Rule(int, 1, 1024),
+        20,
+        """Micro only: channels of the first cells; each reduction cell doubles them (ENAS's
+        search used 20, DARTS 16). int in 1..1024.""",
+    ),
+    Setting(
+        "stem_multiplier",
+        Rule(int, 1, 16),
+        3,
+        """Micro only: the stem convolution has `init_channels x stem_multiplier` channels (as in
+        DARTS). int in 1..16.""",
+    ),
+)
+
+
 class MicroKind(SpaceKind):
     name = KIND
+    owned_settings = SETTINGS
 
     def parse(self, nas: NasConfig, settings: EnasSettings) -> MicroSpace:
         return MicroSpace.from_nas_config(nas, settings)

@@ -2,12 +2,12 @@
 
 Generic over the space kind: the space supplies the controller (`Space.policy`).
 
-Each finished trial is one sample: its own architecture, its own reward. The advantage is the
-reward minus a moving-average baseline (updated before the advantage, as in the original code),
-divided by the running standard deviation of rewards so that one learning rate fits accuracy in
-[0, 1] and losses in the tens alike. The loss adds an entropy bonus and the skip penalty; the
-gradient's norm is clipped. This is the stock service's bug fixed: it pushed freshly sampled
-architectures with one global mean reward, so what trials ran never reached the gradient.
+Each finished trial is one sample: its own architecture, its own reward. The reward and its
+advantage (the failed-trial rule, the moving baseline, the normalisation and the clip) come from
+`katib_enas.core.rewards`, which any policy-gradient strategy can reuse. The loss adds an entropy
+bonus and the skip penalty; the gradient's norm is clipped. This is the stock service's bug
+fixed: it pushed freshly sampled architectures with one global mean reward, so what trials ran
+never reached the gradient.
 
 A replay of a long history (a restart without a checkpoint, more than `EXACT_REPLAY_TRIALS`
 finished trials) is learned in at most `MAX_REPLAY_UPDATES` updates: each trial's reward,
@@ -15,6 +15,10 @@ baseline and advantage exactly as live, but the gradient averaged over batches o
 ceil(N / MAX_REPLAY_UPDATES) trials instead of `controller_batch_size`. Each update costs about
 the same whatever its batch, so 10,000 trials cost 50 updates instead of 2,500; the state it
 reaches approximates the lost one (the same trials and rewards, fewer and larger steps).
+
+torch is imported inside the methods that use it: the settings catalogue (`core.settings`) reads
+this module's declarations, and the Experiment model reads the catalogue without paying for
+torch.
 """
 
 from __future__ import annotations
@@ -25,12 +29,10 @@ import math
 from collections.abc import Mapping
 from typing import Any, Generic, TypeVar
 
-import torch
-
+from katib_enas.core import rewards
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Objective
-from katib_enas.core.policies import PolicyConfig
-from katib_enas.core.settings import EnasSettings
+from katib_enas.core.settings_schema import EnasSettings
 from katib_enas.core.spaces import Space
 from katib_enas.core.strategies.base import (
     EXACT_REPLAY_TRIALS,
@@ -38,16 +40,15 @@ from katib_enas.core.strategies.base import (
     SearchStrategy,
     mix_seed,
 )
-from katib_enas.core.trials import Judgement, Outcome
+from katib_enas.core.strategies.reinforce.settings import SETTINGS
+from katib_enas.core.trials import Judgement
 from katib_enas.core.updates import ControllerUpdate
-from katib_enas.optim import Adam
 
 A = TypeVar("A")
 
 log = logging.getLogger(__name__)
 
 STATE_VERSION = 3  # 3: batched updates, arrival order; 2: our own Adam's state
-_ADVANTAGE_CLIP = 5.0
 MAX_REPLAY_UPDATES = 50  # updates a long replay takes (module docstring)
 
 
@@ -55,8 +56,12 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
     """The ENAS controller of the space's kind, trained with REINFORCE on batches of trials."""
 
     name = "reinforce"
+    owned_settings = SETTINGS
 
     def __init__(self, space: Space[A], objective: Objective, settings: EnasSettings) -> None:
+        from katib_enas.core.policies import PolicyConfig
+        from katib_enas.optim import Adam
+
         super().__init__(space, objective, settings)
         self.fingerprint = _fingerprint(space, objective, settings)
         s = settings
@@ -73,57 +78,47 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
         self.optimizer = Adam(
             self.policy.parameters(), lr=s.controller_learning_rate, betas=(0.0, 0.999), eps=1e-3
         )
-        self.baseline: float | None = None
-        self.reward_count = 0
-        self.reward_mean = 0.0
-        self.reward_m2 = 0.0
-        self.worst_reward: float | None = None
+        self.shaping = rewards.RewardShaping(
+            objective, s.failed_trial_reward, s.controller_baseline_decay
+        )
         self.updates = 0
         # Trials learned but not yet in an update: (architecture, advantage, reward).
         self.pending: list[tuple[A, float, float]] = []
         self._batch = settings.controller_batch_size  # larger during a long replay
 
+    # The shaping's numbers, as the replay tests and the report read them.
+    @property
+    def baseline(self) -> float | None:
+        return self.shaping.baseline
+
+    @property
+    def reward_count(self) -> int:
+        return self.shaping.reward_count
+
+    @property
+    def reward_mean(self) -> float:
+        return self.shaping.reward_mean
+
+    @property
+    def reward_m2(self) -> float:
+        return self.shaping.reward_m2
+
+    @property
+    def worst_reward(self) -> float | None:
+        return self.shaping.worst_reward
+
     def suggest(self, count: int, key: int) -> list[A]:
+        import torch
+
         generator = torch.Generator().manual_seed(mix_seed(self.settings.seed, key))
         self.policy.eval()
         return [self.policy.sample(generator) for _ in range(count)]
 
-    def _reward(self, judgement: Judgement) -> float | None:
-        if judgement.outcome is Outcome.SUCCEEDED:
-            assert judgement.reward is not None
-            self.worst_reward = (
-                judgement.reward
-                if self.worst_reward is None
-                else min(self.worst_reward, judgement.reward)
-            )
-            return judgement.reward
-        fixed = self.settings.failed_reward_value
-        if fixed is not None:
-            return self.objective.reward(fixed)
-        if self.settings.failed_trial_reward == "worst":
-            return self.worst_reward
-        return None
-
-    def _advantage(self, reward: float) -> float:
-        """Reward minus the moving-average baseline (updated first, as in the original code),
-        over the running standard deviation of rewards (Welford), clipped."""
-        self.reward_count += 1
-        delta = reward - self.reward_mean
-        self.reward_mean += delta / self.reward_count
-        self.reward_m2 += delta * (reward - self.reward_mean)
-        decay = self.settings.controller_baseline_decay
-        self.baseline = (
-            reward if self.baseline is None else decay * self.baseline + (1 - decay) * reward
-        )
-        std = math.sqrt(self.reward_m2 / (self.reward_count - 1)) if self.reward_count > 1 else 0.0
-        advantage = (reward - self.baseline) / std if std > 1e-12 else 0.0
-        return max(-_ADVANTAGE_CLIP, min(_ADVANTAGE_CLIP, advantage))
-
     def _learn(self, architecture: A, judgement: Judgement, report: LearnReport) -> None:
-        reward = self._reward(judgement)
+        reward = self.shaping.reward(judgement)
         if reward is None:
             return
-        self.pending.append((architecture, self._advantage(reward), reward))
+        self.pending.append((architecture, self.shaping.advantage(reward), reward))
         if len(self.pending) >= self._batch:
             self._update(report)
 
@@ -142,6 +137,8 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
 
     def _update(self, report: LearnReport) -> None:
         """One REINFORCE update (`controller_train_steps` gradient steps) on the pending batch."""
+        import torch
+
         s = self.settings
         architectures = [a for a, _, _ in self.pending]
         advantages = torch.tensor([adv for _, adv, _ in self.pending])
@@ -196,9 +193,13 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
             "fingerprint": self.fingerprint,
             "policy": self.policy.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "baseline": self.baseline,
-            "reward_stats": (self.reward_count, self.reward_mean, self.reward_m2),
-            "worst_reward": self.worst_reward,
+            "baseline": self.shaping.baseline,
+            "reward_stats": (
+                self.shaping.reward_count,
+                self.shaping.reward_mean,
+                self.shaping.reward_m2,
+            ),
+            "worst_reward": self.shaping.worst_reward,
             "updates": self.updates,
             "learned": self._learned_state(),
             # Architectures as their assignments: a checkpoint holds only plain data.
@@ -210,9 +211,10 @@ class ReinforceStrategy(SearchStrategy[A], Generic[A]):
             raise KatibEnasError("saved controller state belongs to another experiment setup")
         self.policy.load_state_dict(state["policy"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.baseline = state["baseline"]
-        self.reward_count, self.reward_mean, self.reward_m2 = state["reward_stats"]
-        self.worst_reward = state["worst_reward"]
+        shaping = self.shaping
+        shaping.baseline = state["baseline"]
+        shaping.reward_count, shaping.reward_mean, shaping.reward_m2 = state["reward_stats"]
+        shaping.worst_reward = state["worst_reward"]
         self.updates = state["updates"]
         self._restore_learned(state["learned"])
         self.pending = [(self.space.decode(a), adv, r) for a, adv, r in state["pending"]]
