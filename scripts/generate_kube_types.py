@@ -30,7 +30,6 @@ OUT = (
     Path(__file__).resolve().parent.parent
     / "operator"
     / "katib_enas"
-    / "local"
     / "experiment"
     / "kube_types.json"
 )

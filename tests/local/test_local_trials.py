@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+from katib_enas.experiment import MetricsCollector
 from katib_enas.local import collectors
-from katib_enas.local.experiment import MetricsCollector
 from katib_enas.local.launch import build_launch, map_local
 from katib_enas.local.processes import RunningTrial, spawn
 

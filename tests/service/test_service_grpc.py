@@ -330,7 +330,7 @@ def test_graceful_shutdown_reports_not_serving(gpu_experiment: Any) -> None:
 def test_the_learning_log_line_reads_as_words(
     service: Running, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from katib_enas.local.experiment import load_experiment
+    from katib_enas.experiment import load_experiment
     from katib_enas.local.requests import experiment_message
 
     repo = Path(__file__).resolve().parents[2]

@@ -12,12 +12,12 @@ from typing import Any
 
 import yaml
 
-from katib_enas.local import preflight
-from katib_enas.local.experiment import (
+from katib_enas.experiment import (
     ENAS_ALGORITHMS,
     InvalidExperimentError,
     check_document,
 )
+from katib_enas.local import preflight
 
 Doc = dict[str, Any]
 DIGITS = Path(__file__).resolve().parents[2] / "manifests" / "local" / "digits.yaml"

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 
 from enas_trial import augment
 
-if TYPE_CHECKING:
-    from enas_trial.training import Session
-
 EVAL_BATCH = 1024
 
 
-def evaluate_split(session: Session, split: str) -> tuple[float, float]:
+class Scoreable(Protocol):
+    """What scoring reads of a training session (`training.Session` is one): a protocol, so
+    that training imports evaluation and never the other way round."""
+
+    @property
+    def model(self) -> torch.nn.Module: ...
+    @property
+    def data(self) -> object: ...  # holds `<split>_x` and `<split>_y` tensors
+    @property
+    def mean(self) -> torch.Tensor: ...
+    @property
+    def std(self) -> torch.Tensor: ...
+    @property
+    def device(self) -> torch.device: ...
+
+
+def evaluate_split(session: Scoreable, split: str) -> tuple[float, float]:
     """(loss, accuracy) on the session's `val` or `test` split."""
     images, labels = getattr(session.data, f"{split}_x"), getattr(session.data, f"{split}_y")
     return evaluate(

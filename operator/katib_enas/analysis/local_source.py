@@ -20,8 +20,8 @@ from katib_enas.analysis.records import (
 from katib_enas.analysis.settings import settings_of
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Objective
+from katib_enas.experiment import load_experiment
 from katib_enas.local.derived_file import read_derived
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.results import as_shown, trial_seconds
 from katib_enas.local.rundir import DERIVED_FILE, RunDir
 from katib_enas.local.store import Store, StoredTrial

@@ -73,6 +73,7 @@ def execute(args: argparse.Namespace) -> int:
     from katib_enas.local import preflight
     from katib_enas.local.results import console_for, render
     from katib_enas.local.rundir import RunDir, RunError, fresh_run_dir
+    from katib_enas.local.runnable import local_problems
     from katib_enas.local.runner import Runner, RunOptions
 
     path: Path | None = args.experiment
@@ -91,7 +92,7 @@ def execute(args: argparse.Namespace) -> int:
         raise RunError("--metrics-port: must be a port number, 0..65535")
     # Every check `validate` makes, before anything is created: a refused run leaves no trace.
     experiment = preflight.check(path, suggestion_address=args.suggestion_address).experiment
-    problems = experiment.local_problems(remote_suggestion=args.suggestion_address is not None)
+    problems = local_problems(experiment, remote_suggestion=args.suggestion_address is not None)
     if problems:
         raise RunError(f"{path}: cannot run locally: {problems[0]}")
     run_dir = args.run_dir if args.run_dir is not None else fresh_run_dir(experiment.name)

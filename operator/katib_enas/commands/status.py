@@ -31,7 +31,7 @@ def execute(args: argparse.Namespace) -> int:
         print(text, end="")
         return 0
 
-    from katib_enas.local.experiment import load_experiment
+    from katib_enas.experiment import load_experiment
     from katib_enas.local.results import console_for, render
     from katib_enas.local.rundir import RunDir
     from katib_enas.local.runner import summarize

@@ -32,9 +32,9 @@ from types import FrameType
 from rich.console import Console
 
 from katib_enas import exits
+from katib_enas.experiment import Experiment
 from katib_enas.local import collectors, stop_rules
 from katib_enas.local.derived_file import read_derived
-from katib_enas.local.experiment import Experiment
 from katib_enas.local.progress import Progress
 from katib_enas.local.results import RunSummary, summarize_run, write_results
 from katib_enas.local.rundir import DERIVED_FILE, RunDir, RunError

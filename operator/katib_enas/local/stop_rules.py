@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from katib_enas.core.katib import COMPLETED, FAILED_LIKE, SUCCEEDED_LIKE
-from katib_enas.local.experiment import Experiment
+from katib_enas.experiment import Experiment
 from katib_enas.local.store import StoredTrial
 
 
