@@ -1,6 +1,6 @@
 """Test support: Experiment variants and the verdict `validate` gives them, for the tables of
-Katib's webhook cases (`tests/local/test_local_katib_webhook_table.py`) and of the rules beyond
-them (`tests/local/test_local_experiment_rules.py`)."""
+Katib's webhook cases (`tests/experiment/test_experiment_katib_webhook_table.py`) and of the
+rules beyond them (`tests/experiment/test_experiment_rules.py`)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ defaulting (`defaults`) and validating webhook (`webhook`, `template_rules`,
 `specs`, `nas`); `cluster_checks` names what only the cluster can check. Beside the model,
 Katib's rules that read it: `substitution` (trial parameters into the trial template),
 `containers` (the primary container), `metric_logs` (a trial's output as metric logs and one
-observation). Import the model's public names from here.
+observation), `optimal` (which trial is best: the Experiment's currentOptimalTrial). Import the
+model's public names from here.
 """
 
 from katib_enas.experiment.fields import InvalidExperimentError
