@@ -11,7 +11,7 @@ required fields, and writes it as package data:
     .venv/bin/python scripts/generate_kube_types.py          # rewrite kube_types.json
     .venv/bin/python scripts/generate_kube_types.py --check  # exit 1 if it is stale
 
-The file is committed; `tests/local/test_local_experiment_shapes.py` runs `--check`.
+The file is committed; `tests/experiment/test_experiment_types.py` runs `--check`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ OUT = (
     Path(__file__).resolve().parent.parent
     / "operator"
     / "katib_enas"
-    / "local"
     / "experiment"
     / "kube_types.json"
 )

@@ -22,7 +22,7 @@ from katib_openapi import schema_checker
 from kube_standin import ApiState, kube_api, kubeconfig
 
 from katib_enas.core.katib import from_katib_json, to_katib_json
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = REPO_ROOT / "manifests" / "experiments" / "enas-cpu-smoke.yaml"
@@ -245,8 +245,8 @@ def test_results_draws_per_epoch_curves_from_katibs_db_manager(
 
     import grpc
 
+    from katib_enas.experiment.metric_logs import MetricLog
     from katib_enas.katib_api import pb_grpc
-    from katib_enas.local.collectors.parsing import MetricLog
     from katib_enas.local.dbmanager import DBManager
     from katib_enas.local.store import Store
 

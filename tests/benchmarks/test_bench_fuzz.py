@@ -31,8 +31,8 @@ from serve_process import ServeProcess
 from shared_support import children_of, network, shared_experiment
 
 from enas_trial.sharing.blocks import block_shapes
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 

@@ -31,10 +31,10 @@ import pytest
 import yaml
 from grpc_service import assignments_of, katib_trial
 
+from katib_enas.experiment import load_experiment
+from katib_enas.experiment.substitution import render_trial_spec
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
-from katib_enas.local.substitution import render_trial_spec
 
 ACC = "Validation-Accuracy"
 MEASURE = [

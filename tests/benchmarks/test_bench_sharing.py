@@ -39,11 +39,11 @@ from serve_process import ServeProcess
 from shared_support import children, network, shared_experiment
 
 from enas_trial.sharing.link import StoreLink
+from katib_enas.analysis.derive import sample
 from katib_enas.core import strategies
 from katib_enas.core.sharing.reference import StoreReference, strip_sharing, with_reference
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.derive import sample
-from katib_enas.local.experiment import load_experiment
 from katib_enas.v1 import shared_weights_pb2 as sw
 
 REPO = Path(__file__).resolve().parents[2]

@@ -38,8 +38,8 @@ from katib_enas.core.spaces.macro.policy import MacroPolicy
 from katib_enas.core.strategies import RandomStrategy, ReinforceStrategy
 from katib_enas.core.strategies import reinforce as reinforce_module
 from katib_enas.core.trials import TrialRecord
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 ACC = "Validation-Accuracy"

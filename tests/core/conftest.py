@@ -10,7 +10,7 @@ import torch
 
 from katib_enas.core.spaces.macro import MacroSpace
 from katib_enas.core.spaces.macro.format import Architecture
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 
 # The controller's tensors are tiny: one thread is fastest, as in the service.
 torch.set_num_threads(1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from micro_search import search
 
-from katib_enas.local.experiment import Experiment, load_experiment
+from katib_enas.experiment import Experiment, load_experiment
 
 
 @pytest.fixture(scope="module")

@@ -1,17 +1,11 @@
-"""The words of the command line a new user reads first: help texts, refusals, the summary on
-a narrow terminal (issue 21's papercuts), each as the user meets it."""
+"""The words of the command line a new user reads first: help texts and refusals (issue 21's
+papercuts), each as the user meets it; the summary's are in `tests/analysis/`."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
-
-from rich.console import Console
-
-from katib_enas.core.katib import Condition, Objective, ObjectiveType
-from katib_enas.local.results import render, summarize_run
-from katib_enas.local.store import StoredTrial
 
 KATIB_ENAS = str(Path(sys.executable).parent / "katib-enas")
 
@@ -44,55 +38,6 @@ def test_resume_of_a_directory_without_a_run_names_the_directory(tmp_path: Path)
     assert result.stderr.strip() == (
         f"katib-enas run: error: --run-dir: {tmp_path / 'nope'} holds no run (katib.db missing)"
     )
-
-
-def _trial(seq: int, condition: Condition, value: float | None) -> StoredTrial:
-    observation = {} if value is None else {"Validation-Accuracy": {"latest": str(value)}}
-    return StoredTrial(
-        name=f"enas-digits-{seq:08d}",
-        seq=seq,
-        condition=condition,
-        assignments=(),
-        labels={},
-        observation=observation,
-        objective=value,
-        start_time="2026-12-01T00:00:00Z",
-        completion_time="2026-12-01T00:00:12Z",
-        message="",
-        exit_code=None,
-    )
-
-
-OBJECTIVE = Objective(ObjectiveType.MAXIMIZE, "Validation-Accuracy")
-
-
-def _printed(status: str, trials: list[StoredTrial], width: int) -> str:
-    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    render(
-        summarize_run("enas-digits", status, "", trials, OBJECTIVE), console, objective=OBJECTIVE
-    )
-    console.file.close()
-    return console.export_text()
-
-
-def test_summary_counts_read_as_words_and_values_survive_sixty_columns() -> None:
-    trials = [
-        _trial(1, Condition.SUCCEEDED, 0.9861),
-        _trial(2, Condition.METRICSUNAVAILABLE, None),
-        _trial(3, Condition.EARLYSTOPPED, 0.5),
-    ]
-    text = _printed("Succeeded", trials, 60)
-    assert "3 trials: 1 succeeded, 1 metrics unavailable, 1 early stopped" in " ".join(text.split())
-    table = text.split("best trial")[0]
-    assert "0.9861" in table
-    assert "0.5000" in table
-    assert "0.…" not in table
-
-
-def test_a_finished_run_without_a_success_does_not_say_yet() -> None:
-    failed = [_trial(1, Condition.FAILED, None)]
-    assert "no trial succeeded\n" in _printed("Failed", failed, 100)
-    assert "no trial succeeded yet" in _printed("Running", failed, 100)
 
 
 def test_help_imports_every_command_module_but_no_heavy_package() -> None:

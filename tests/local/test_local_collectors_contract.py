@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from katib_enas.experiment import MetricsCollector, metric_logs
 from katib_enas.local import collectors
-from katib_enas.local.experiment import MetricsCollector
 from katib_enas.local.launch import build_launch
 from katib_enas.local.processes import spawn
 from katib_enas.local.store import Store
@@ -48,7 +48,7 @@ def test_every_registered_collector_is_covered() -> None:
 
 def _run_trial(
     collector: collectors.Collector, store: Store, tmp_path: Path, name: str, mode: str
-) -> list[collectors.MetricLog]:
+) -> list[metric_logs.MetricLog]:
     script = tmp_path / "reporter.py"
     script.write_text(REPORTER, encoding="utf-8")
     command = ["python3", str(script), collector.kind, METRICS_FILE, mode]
@@ -73,7 +73,7 @@ def _run_trial(
     if live is not None:  # early stopping reads, while the trial runs, what collect reads after
         assert collector.parse_live(live.read_text().splitlines()) == (logs or [])
     if logs is not None:
-        store.add_logs(name, collectors.with_objective(logs, METRICS))
+        store.add_logs(name, metric_logs.with_objective(logs, METRICS))
     return store.logs(name)
 
 
@@ -87,9 +87,9 @@ def test_what_a_trial_reports_reaches_the_store(kind: str, tmp_path: Path) -> No
         logs = _run_trial(collector, store, tmp_path, "t-report", "report")
         values = {log.name: float(log.value) for log in logs}
         assert values == {"Validation-Accuracy": 0.75, "Training-Loss": 0.5}
-        summary = collectors.summarize(logs)["Validation-Accuracy"]
+        summary = metric_logs.summarize(logs)["Validation-Accuracy"]
         assert (
-            collectors.objective_value({"Validation-Accuracy": summary}, METRICS[0], "max") == 0.75
+            metric_logs.objective_value({"Validation-Accuracy": summary}, METRICS[0], "max") == 0.75
         )
         silent = _run_trial(collector, store, tmp_path, "t-silent", "silent")
         if kind != "Push":  # nothing reached the store; Katib's "unavailable" marks the gap

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from katib_enas.core.katib import Condition
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 from katib_enas.local.store import Store
 from katib_enas.local.suggestion_client import SuggestionClient
 

@@ -16,9 +16,9 @@ from run_support import trial_processes
 
 from katib_enas import cli
 from katib_enas.core.katib import Condition, Objective, ObjectiveType
-from katib_enas.local.collectors import MetricLog
+from katib_enas.experiment import experiment_from_dict
+from katib_enas.experiment.metric_logs import MetricLog
 from katib_enas.local.early_stopping import MedianStop, StopRule, Watch
-from katib_enas.local.experiment import experiment_from_dict
 from katib_enas.local.results import best_trial
 from katib_enas.local.stop_rules import stop_reason
 from katib_enas.local.store import StoredTrial

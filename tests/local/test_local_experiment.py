@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 import yaml
 
-from katib_enas.local.experiment import (
+from katib_enas.experiment import (
     InvalidExperimentError,
     experiment_from_dict,
     load_experiment,
 )
+from katib_enas.local.runnable import local_problems
 
 KATIB_EXAMPLES = [
     "darts-cpu.yaml",
@@ -31,13 +32,13 @@ KATIB_EXAMPLES = [
 @pytest.mark.parametrize("name", KATIB_EXAMPLES)
 def test_every_katib_example_loads(katib_examples: Path, name: str) -> None:
     experiment = load_experiment(katib_examples / name)
-    problems = experiment.local_problems()
+    problems = local_problems(experiment)
     if experiment.algorithm.name == "enas":
         assert problems == []
     else:
         # Katib accepts them; locally they need another suggestion service, and we say so.
         assert problems and problems[0].startswith("spec.algorithm.algorithmName:")
-        assert experiment.local_problems(remote_suggestion=True) == []
+        assert local_problems(experiment, remote_suggestion=True) == []
 
 
 def test_katib_example_semantics(katib_examples: Path) -> None:
@@ -60,7 +61,7 @@ def test_bundled_example_is_the_manifest(repo_root: Path) -> None:
     manifest = repo_root / "manifests" / "local" / "digits.yaml"
     assert packaged.read_bytes() == manifest.read_bytes()
     experiment = load_experiment(manifest)
-    assert experiment.local_problems() == []
+    assert local_problems(experiment) == []
     assert experiment.name == "enas-digits"
 
 

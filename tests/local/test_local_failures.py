@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from katib_enas.local.collectors import DEFAULT_FILTER
-from katib_enas.local.collectors.parsing import names_in_json, names_in_text
+from katib_enas.experiment.metric_logs import DEFAULT_FILTER, names_in_json, names_in_text
 from katib_enas.local.failures import last_error_line
 
 

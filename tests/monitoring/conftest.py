@@ -13,7 +13,7 @@ import pytest
 from prometheus_server import Prometheus, scrape_config
 from serve_process import Serve, running_serve
 
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 JOB = "katib-enas"  # the job name of the README's scrape config and of the plain rules file

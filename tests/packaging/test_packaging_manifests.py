@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANIFESTS = REPO_ROOT / "manifests"

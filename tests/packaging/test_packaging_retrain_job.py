@@ -11,9 +11,9 @@ import pytest
 import torch
 import yaml
 
+from katib_enas.analysis.retrain_job import model_claim, retrain_job
 from katib_enas.core.katib import from_katib_json, to_katib_json
-from katib_enas.local.experiment import load_experiment
-from katib_enas.local.retrain_job import model_claim, retrain_job
+from katib_enas.experiment import load_experiment
 
 EXPERIMENTS = sorted((Path(__file__).resolve().parents[2] / "manifests").glob("*/*.yaml"))
 Validate = Callable[[Mapping[str, Any]], None]

@@ -18,8 +18,8 @@ import pod_sandbox
 import pytest
 from grpc_service import assignments_of, katib_trial
 
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("pod_sandbox_ready")]

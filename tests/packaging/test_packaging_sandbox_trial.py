@@ -20,11 +20,11 @@ import yaml
 from grpc_service import Running, assignments_of, connect
 
 from katib_enas.core.katib import is_rfc3339
+from katib_enas.experiment import load_experiment
+from katib_enas.experiment.metric_logs import DEFAULT_FILTER, parse_text
+from katib_enas.experiment.substitution import render_trial_spec
 from katib_enas.katib_api import pb
-from katib_enas.local.collectors import DEFAULT_FILTER, parse_text
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
-from katib_enas.local.substitution import render_trial_spec
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("pod_sandbox_ready")]
 CPU_IMAGE = "ghcr.io/katib-enas/trial-cpu:"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from grpc_service import Running, connect
 
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 

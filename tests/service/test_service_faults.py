@@ -13,8 +13,8 @@ import pytest
 from grpc_service import assignments_of, connect, katib_trial
 
 from katib_enas.core.state import checkpoint_path
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 

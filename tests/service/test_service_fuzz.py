@@ -20,8 +20,8 @@ from grpc_service import Running, connect
 from shared_support import children, network, shared_experiment
 
 from enas_trial.sharing.blocks import block_shapes
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from grpc_service import Running, assignments_of, katib_trial
 
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 GOLDEN = Path(__file__).with_name("golden_replies.json")

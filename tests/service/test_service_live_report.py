@@ -19,7 +19,7 @@ from grpc_service import drive
 from PIL import Image, ImageStat
 from serve_process import Serve, running_serve
 
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

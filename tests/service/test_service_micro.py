@@ -14,8 +14,8 @@ from grpc_service import Running, assignments_of
 
 from katib_enas.core.spaces.catalogue import MICRO_OPERATION_TYPES
 from katib_enas.core.spaces.micro.format import check_pair, decode_architecture, decode_nn_config
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 

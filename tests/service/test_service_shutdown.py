@@ -14,8 +14,8 @@ import pytest
 from grpc_service import assignments_of, katib_trial
 from serve_process import ServeProcess
 
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 
 pytestmark = pytest.mark.slow

@@ -15,8 +15,8 @@ import torch
 from katib_enas.core.katib import Condition
 from katib_enas.core.sharing.reference import StoreReference, with_reference
 from katib_enas.core.updates import ControllerUpdate, Decision
-from katib_enas.local.collectors.parsing import MetricLog
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
+from katib_enas.experiment.metric_logs import MetricLog
 from katib_enas.local.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

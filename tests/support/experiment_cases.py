@@ -1,6 +1,6 @@
 """Test support: Experiment variants and the verdict `validate` gives them, for the tables of
-Katib's webhook cases (`tests/local/test_local_katib_webhook_table.py`) and of the rules beyond
-them (`tests/local/test_local_experiment_rules.py`)."""
+Katib's webhook cases (`tests/experiment/test_experiment_katib_webhook_table.py`) and of the
+rules beyond them (`tests/experiment/test_experiment_rules.py`)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from typing import Any
 
 import yaml
 
-from katib_enas.local import preflight
-from katib_enas.local.experiment import (
+from katib_enas.experiment import (
     ENAS_ALGORITHMS,
     InvalidExperimentError,
     check_document,
 )
+from katib_enas.local import preflight
 
 Doc = dict[str, Any]
 DIGITS = Path(__file__).resolve().parents[2] / "manifests" / "local" / "digits.yaml"

@@ -30,7 +30,7 @@ from scipy.stats import kendalltau, spearmanr
 
 from katib_enas.core import strategies
 from katib_enas.core.sharing.reference import strip_sharing
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -44,8 +44,8 @@ def requests_for(address: str, experiment_file: Path, experiments: int, history:
     import grpc
     from grpc_service import assignments_of, katib_trial
 
+    from katib_enas.experiment import load_experiment
     from katib_enas.katib_api import pb, pb_grpc
-    from katib_enas.local.experiment import load_experiment
     from katib_enas.local.requests import experiment_message
 
     base = experiment_message(load_experiment(experiment_file))

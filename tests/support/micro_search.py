@@ -11,7 +11,7 @@ from katib_enas.core.settings import parse_settings
 from katib_enas.core.spaces.micro import MicroSpace
 from katib_enas.core.spaces.micro.format import MicroArchitecture
 from katib_enas.core.trials import TrialRecord
-from katib_enas.local.experiment import Experiment
+from katib_enas.experiment import Experiment
 
 ACC = "Validation-Accuracy"
 

@@ -13,8 +13,8 @@ from torch import nn
 
 from enas_trial.builders import BUILDERS, builder_for
 from enas_trial.sharing.blocks import SharedTensor
+from katib_enas.experiment import load_experiment
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import load_experiment
 from katib_enas.local.requests import experiment_message
 from katib_enas.v1 import shared_weights_pb2 as sw
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from katib_enas.core.katib import Objective
 from katib_enas.core.settings import EnasSettings
 from katib_enas.core.spaces.operations import NasConfig
-from katib_enas.local.experiment import Experiment, load_experiment
+from katib_enas.experiment import Experiment, load_experiment
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES: dict[str, Path] = {

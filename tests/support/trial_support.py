@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from katib_enas.core.spaces.macro import Architecture, MacroSpace
-from katib_enas.local.experiment import load_experiment
+from katib_enas.experiment import load_experiment
 
 # The 4-layer digits architecture of the acceptance test: conv 3x3/32, separable 3x3/48 with a
 # skip from layer 0, conv 3x3/64 stride 2, conv 3x3/64 reading layers 0 and 2 (op ids below).

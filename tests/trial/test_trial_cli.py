@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -142,28 +142,41 @@ BAD_INPUTS = [
 def test_bad_input_exits_2_with_one_line(
     run_trial: TrialRunner, argv: list[str], message: str
 ) -> None:
-    started = time.monotonic()
     result = run_trial(*argv, env={"KATIB_TRIAL_NAME": ""})
-    elapsed = time.monotonic() - started
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("enas-trial: error: ") and message in lines[0], lines[0]
     assert "Traceback" not in result.stderr and result.stdout == ""
-    # Rejected before torch is imported: fast even with many trials failing in a row.
-    assert elapsed < 3.0, f"took {elapsed:.1f} s"
 
 
-def test_bad_input_never_imports_torch() -> None:
+@pytest.mark.parametrize(
+    "argv",
+    [["--architecture", "[[5]]", "--nn_config", CONFIG], *(argv for argv, _ in BAD_INPUTS)],
+    ids=["a row too short", *(m for _, m in BAD_INPUTS)],
+)
+def test_bad_input_is_refused_before_torch_is_imported(argv: list[str]) -> None:
+    """Every bad input is refused before `import torch` (most of a trial's start-up), so many
+    trials failing in a row cost little."""
     code = (
-        "import sys; from enas_trial.cli import main; "
-        "rc = main(['--architecture', '[[5]]', '--nn_config', " + repr(CONFIG) + "]); "
-        "print(rc, 'torch' in sys.modules)"
+        "import sys\n"
+        "from enas_trial.cli import main\n"
+        "try:\n"
+        f"    rc = main({argv!r})\n"
+        "except SystemExit as stop:\n"
+        "    rc = stop.code\n"
+        "print(rc, 'torch' in sys.modules)\n"
     )
+    env = {**os.environ, "KATIB_TRIAL_NAME": ""}
     result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=60,
     )
-    assert result.stdout.split() == ["2", "False"]
+    assert result.stdout.split() == ["2", "False"], result.stderr
 
 
 @pytest.mark.slow

@@ -134,8 +134,8 @@ def test_katibs_stock_enas_command_runs_unchanged_in_the_image_layout(
 
     import torch
 
-    from katib_enas.local.experiment import load_experiment
-    from katib_enas.local.substitution import render_trial_spec
+    from katib_enas.experiment import load_experiment
+    from katib_enas.experiment.substitution import render_trial_spec
 
     stock = load_experiment(katib_examples / "enas-cpu.yaml")
     space = stock.search_space()

@@ -38,7 +38,7 @@ def test_the_model_states_and_checks_the_pixel_scale_it_takes() -> None:
     import warnings
 
     from enas_trial.model_file import classifier
-    from katib_enas.local.experiment import load_experiment
+    from katib_enas.experiment import load_experiment
 
     repo = Path(__file__).resolve().parents[2]
     space = load_experiment(repo / "manifests/local/digits.yaml").search_space()

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 
 from enas_trial import augment
-
-if TYPE_CHECKING:
-    from enas_trial.training import Session
 
 EVAL_BATCH = 1024
 # On the CPU, smaller: a batch's activations then stay under glibc's mmap threshold (`heap`),
@@ -18,7 +15,23 @@ EVAL_BATCH = 1024
 CPU_EVAL_BATCH = 256
 
 
-def evaluate_split(session: Session, split: str, limit: int = 0) -> tuple[float, float]:
+class Scoreable(Protocol):
+    """What scoring reads of a training session (`training.Session` is one): a protocol, so
+    that training imports evaluation and never the other way round."""
+
+    @property
+    def model(self) -> torch.nn.Module: ...
+    @property
+    def data(self) -> object: ...  # holds `<split>_x` and `<split>_y` tensors
+    @property
+    def mean(self) -> torch.Tensor: ...
+    @property
+    def std(self) -> torch.Tensor: ...
+    @property
+    def device(self) -> torch.device: ...
+
+
+def evaluate_split(session: Scoreable, split: str, limit: int = 0) -> tuple[float, float]:
     """(loss, accuracy) on the session's `val` or `test` split (its first `limit` images when
     `limit` is not 0; the splits are drawn at random, so those are a random subset)."""
     images, labels = getattr(session.data, f"{split}_x"), getattr(session.data, f"{split}_y")

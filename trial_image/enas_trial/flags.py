@@ -1,6 +1,9 @@
 """`enas-trial`'s command line: Katib's stock flags exactly as Katib passes them (single-quoted
 JSON; under the Push collector still wrapped in the literal `"` of the YAML) plus our own. A usage
-error is one line (`enas-trial: error: ...`) and exit status 2."""
+error is one line (`enas-trial: error: ...`) and exit status 2.
+
+This parser is the one statement of the grammar: programs that read or rewrite an `enas-trial`
+command (a retrain from a search trial's command) go by `option_table` and `DEFAULT_EPOCHS`."""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from katib_enas.core.katib import DEFAULT_DB_MANAGER, unquote
 from katib_enas.envflags import add_flag
 
 PROG = "enas-trial"
+STOCK_SCRIPT = "RunTrial.py"  # Katib's stock ENAS trial script: `enas-trial` takes its flags
+DEFAULT_EPOCHS = 10
 DB_MANAGER_ENV = "KATIB_DB_MANAGER_ADDRESS"
 # A third of Fashion-MNIST's validation split: scoring it was the largest fixed cost of a
 # shared trial, and the reward's standard error at accuracy 0.8 stays under 0.01.
@@ -65,6 +70,15 @@ def _flag(group: argparse._ArgumentGroup, name: str, **kw: Any) -> None:
     group.add_argument(*names, **kw)
 
 
+def option_table() -> dict[str, tuple[str, bool]]:
+    """Every spelling of every flag -> (the argument it sets, whether it takes a value)."""
+    return {
+        option: (action.dest, action.nargs != 0)
+        for action in build_parser()._actions
+        for option in action.option_strings
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
@@ -73,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     katib = parser.add_argument_group("Katib's stock trial flags")
     katib.add_argument("--architecture", required=True, type=_text, help="layer rows (JSON)")
     katib.add_argument("--nn_config", required=True, type=_text, help="sizes and op embedding")
-    katib.add_argument("--num_epochs", type=_POSITIVE_INT, default=10, help="default: %(default)s")
+    katib.add_argument(
+        "--num_epochs",
+        type=_POSITIVE_INT,
+        default=DEFAULT_EPOCHS,
+        help="default: %(default)s",
+    )
     katib.add_argument(
         "--num_gpus", type=_NON_NEGATIVE_INT, default=1, help="0 forces the CPU (default: 1)"
     )

@@ -3,14 +3,10 @@ trial for every CPU `enas-trial` command of a local run (`katib-enas run`).
 
 Importing torch is most of a CPU trial's start-up (over a second per trial on the bundled
 search); a fork takes milliseconds. The runner starts this module as a fresh process
-(`katib_enas.local.launcher`) and talks to it over an inherited SOCK_SEQPACKET socket:
-
-- hello: `{"ready": true, "cuda_build": bool}` once the imports are done (or `{"ready": false,
-  "error": ...}`);
-- request: `{"argv", "env", "cwd", "exit_file", "launched_at"}` with two file descriptors, the
-  trial's log and the read end of its gate; reply `{"pid": N}` or `{"error": ...}`;
-- end-of-file: the launcher exits. Trials it started run on; their waiters report through
-  their exit status files, not through the launcher.
+(`katib_enas.local.launcher`) and talks to it over an inherited SOCK_SEQPACKET socket, in the
+messages of `enas_trial.launcher_protocol` (hello, request with the trial's log and gate, reply;
+end-of-file ends the launcher). Trials it started run on; their waiters report through their
+exit status files, not through the launcher.
 
 Fork safety: the launcher forks from its only thread. It is a fresh process, not a fork of the
 runner (whose gRPC threads would be copied mid-call); it runs no torch operation, so torch has
@@ -37,7 +33,6 @@ import argparse
 import contextlib
 import importlib
 import io
-import json
 import os
 import select
 import signal
@@ -47,9 +42,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-MESSAGE_BYTES = 1 << 20
+from enas_trial import launcher_protocol as protocol
+
 DEFAULT_ENTRY = "enas_trial.cli:forked_main"
-NOT_STARTED = 125  # the waiter's status when the runner never gave the go-ahead
 # torch's default CPU seed (c10's default_rng_seed_val): a torch that starts every process with
 # it has a known state after import; newer ones seed each process at random.
 TORCH_DEFAULT_SEED = 67280421310721
@@ -94,57 +89,53 @@ def serve(sock: socket.socket, entry: str) -> None:
     try:
         ready = preload(entry)
     except Exception as error:  # reported to the runner, which falls back
-        _send(sock, {"ready": False, "error": f"{type(error).__name__}: {error}"})
+        sock.send(protocol.not_ready(f"{type(error).__name__}: {error}"))
         return
     import torch
 
     threads = thread_count()
     if threads != 1:
-        _send(sock, {"ready": False, "error": f"{threads} threads after the imports"})
+        sock.send(protocol.not_ready(f"{threads} threads after the imports"))
         return
     gpu_build = torch.version.cuda is not None or getattr(torch.version, "hip", None) is not None
-    _send(sock, {"ready": True, "cuda_build": gpu_build})
+    sock.send(protocol.hello(cuda_build=gpu_build))
     while True:
         _reap()
         readable, _, _ = select.select([sock], [], [], 0.5)
         if not readable:
             continue
-        data, fds, _, _ = socket.recv_fds(sock, MESSAGE_BYTES, 2)
+        data, fds, _, _ = socket.recv_fds(sock, protocol.MESSAGE_BYTES, protocol.TRIAL_FDS)
         if not data:
             return
         try:
-            request = json.loads(data)
-            if len(fds) != 2:
-                raise ValueError(f"expected 2 file descriptors, got {len(fds)}")
-            _preload_data(request["argv"])
+            request = protocol.read_request(data)
+            if len(fds) != protocol.TRIAL_FDS:
+                raise ValueError(f"expected {protocol.TRIAL_FDS} file descriptors, got {len(fds)}")
+            _read_dataset_ahead(request.argv)
             if thread_count() != 1:
                 raise RuntimeError(f"{thread_count()} threads: forking now is not safe")
             pid = os.fork()
             if pid == 0:
                 _waiter(sock, request, fds, ready)
-            _send(sock, {"pid": pid})
+            sock.send(protocol.forked(pid))
         except (ValueError, RuntimeError, OSError) as error:
-            _send(sock, {"error": str(error)})
+            sock.send(protocol.refused(str(error)))
         finally:
             for fd in fds:
                 os.close(fd)
 
 
-def _preload_data(argv: list[str]) -> None:
+def _read_dataset_ahead(argv: list[str]) -> None:
     """Read the trial's dataset here, before forking, so every trial of the run shares one copy
     (numpy and gzip only: no thread starts)."""
     from enas_trial import data
     from enas_trial.flags import build_parser
 
     try:
-        args, _ = build_parser().parse_known_args([str(word) for word in argv])
+        args, _ = build_parser().parse_known_args(argv)
     except SystemExit:  # bad flags: the trial itself says so
         return
     data.preload(args.dataset, args.data_dir)
-
-
-def _send(sock: socket.socket, message: dict[str, Any]) -> None:
-    sock.send(json.dumps(message).encode())
 
 
 def _reap() -> None:
@@ -156,9 +147,11 @@ def _reap() -> None:
         pass
 
 
-def _waiter(sock: socket.socket, request: dict[str, Any], fds: list[int], ready: Preloaded) -> None:
+def _waiter(
+    sock: socket.socket, request: protocol.Request, fds: list[int], ready: Preloaded
+) -> None:
     """The forked waiter: session, directory, log, gate, then the trial and its status."""
-    code = NOT_STARTED
+    code = protocol.NOT_STARTED
     try:
         os.setsid()
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD):
@@ -170,31 +163,30 @@ def _waiter(sock: socket.socket, request: dict[str, Any], fds: list[int], ready:
         os.dup2(log_fd, 1)
         os.dup2(log_fd, 2)
         os.close(null)
-        os.chdir(request["cwd"])
-        gate = os.read(gate_fd, 3)
-        if gate != b"go\n":
-            os._exit(NOT_STARTED)
+        os.chdir(request.cwd)
+        gate = os.read(gate_fd, len(protocol.GO))
+        if gate != protocol.GO:
+            os._exit(protocol.NOT_STARTED)
         child = os.fork()
         if child == 0:
             _trial(request, ready)
         _, status = os.waitpid(child, 0)
         code = os.waitstatus_to_exitcode(status)
         code = 128 - code if code < 0 else code
-        with open(request["exit_file"], "w", encoding="ascii") as out:
+        with open(request.exit_file, "w", encoding="ascii") as out:
             out.write(f"{code}\n")
     except BaseException as error:  # a forked child must never return
         os.write(2, f"trial launcher: {type(error).__name__}: {error}\n".encode())
     os._exit(code)
 
 
-def _trial(request: dict[str, Any], ready: Preloaded) -> None:
+def _trial(request: protocol.Request, ready: Preloaded) -> None:
     """The forked trial: become a fresh `enas-trial` process, run, exit with its status."""
     code = 1
     try:
-        _become_fresh(request["env"], ready)
-        argv = [str(word) for word in request["argv"]]
-        sys.argv = ["enas-trial", *argv]
-        code = _exit_status(ready.run, argv, float(request["launched_at"]))
+        _become_fresh(request.env, ready)
+        sys.argv = ["enas-trial", *request.argv]
+        code = _exit_status(ready.run, request.argv, request.launched_at)
     except BaseException:  # a forked child must never return
         import traceback
 
@@ -281,7 +273,7 @@ def _apply_python_path(trial_path: str, launcher_path: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m enas_trial.forkserver")
+    parser = argparse.ArgumentParser(prog=f"python -m {protocol.MODULE}")
     parser.add_argument("fd", type=int, help="the inherited SOCK_SEQPACKET socket")
     parser.add_argument("--entry", default=DEFAULT_ENTRY, help="module:function(argv, started)")
     args = parser.parse_args(argv)

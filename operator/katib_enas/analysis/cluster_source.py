@@ -19,10 +19,11 @@ from katib_enas.analysis.records import (
     number,
     parameter_count,
     picked_metrics,
+    seconds,
 )
 from katib_enas.analysis.settings import objective_of, settings_of
 from katib_enas.core.errors import KatibEnasError
-from katib_enas.core.katib import Condition, Objective, parse_time
+from katib_enas.core.katib import Condition, Objective
 from katib_enas.core.spaces.base import ASSIGNMENT_NAMES
 
 GROUP, VERSION = "kubeflow.org", "v1beta1"
@@ -189,17 +190,9 @@ def _row(trial: Mapping[str, Any], seq: int, objective: Objective) -> TrialRow:
         metrics={k: number(v) for k, v in metrics.items()},
         start_time=start,
         completion_time=end,
-        seconds=_seconds(start, end),
+        seconds=seconds(start, end),
         parameters=parameter_count(metrics, assignments),
         assignments=assignments,
         message=message,
+        observation=observation,
     )
-
-
-def _seconds(start: str | None, end: str | None) -> float | None:
-    if not start or not end:
-        return None
-    try:
-        return round((parse_time(end) - parse_time(start)).total_seconds(), 3)
-    except ValueError:
-        return None

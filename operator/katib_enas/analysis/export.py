@@ -23,9 +23,9 @@ import torch
 
 from katib_enas.analysis import drawing
 from katib_enas.analysis.records import ExperimentRecord, TrialRow
+from katib_enas.analysis.retrain_command import retrain_assignments
 from katib_enas.atomic import write_atomic
 from katib_enas.core.katib import from_katib_json
-from katib_enas.local.retrain_command import retrain_assignments
 
 if TYPE_CHECKING:
     from enas_trial.model_file import Classifier

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from katib_enas.analysis.records import ExperimentRecord, TrialRow, number, parameter_count
+from katib_enas.analysis.records import (
+    ExperimentRecord,
+    TrialRow,
+    number,
+    parameter_count,
+    seconds,
+)
 from katib_enas.core.errors import KatibEnasError
-from katib_enas.core.katib import SUCCEEDED_LIKE, parse_time
+from katib_enas.core.katib import SUCCEEDED_LIKE
 from katib_enas.core.settings import parse_settings
 from katib_enas.core.spaces import parse_space
 from katib_enas.core.trials import TrialRecord
@@ -64,21 +70,11 @@ def _row(seq: int, trial: TrialRecord, started: str, experiment: ExperimentInput
         metrics=metrics,
         start_time=started or None,
         completion_time=trial.completion_time or None,
-        seconds=_seconds(started, trial.completion_time),
+        seconds=seconds(started, trial.completion_time),
         parameters=parameter_count(metrics, trial.assignments),
         assignments=dict(trial.assignments),
         message="",
     )
-
-
-def _seconds(started: str, completed: str) -> float | None:
-    if not started or not completed:
-        return None
-    try:
-        delta = parse_time(completed) - parse_time(started)
-    except ValueError:
-        return None
-    return round(delta.total_seconds(), 3)
 
 
 def _settings(experiment: ExperimentInput) -> dict[str, str]:

@@ -16,13 +16,14 @@ from katib_enas.analysis.records import (
     curve,
     parameter_count,
     picked_metrics,
+    seconds,
 )
 from katib_enas.analysis.settings import settings_of
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import Objective
+from katib_enas.experiment import load_experiment
 from katib_enas.local.derived_file import read_derived
-from katib_enas.local.experiment import load_experiment
-from katib_enas.local.results import as_shown, trial_seconds
+from katib_enas.local.results import RESUME_KEY, as_shown
 from katib_enas.local.rundir import DERIVED_FILE, RunDir
 from katib_enas.local.store import Store, StoredTrial
 
@@ -47,6 +48,7 @@ def record_from_run_dir(path: Path, flag: str = "run_dir") -> ExperimentRecord:
     try:
         status = store.get_meta("status", "") or ""
         reason = store.get_meta("reason", "") or ""
+        resume = store.get_meta(RESUME_KEY, "") or ""
         trials = tuple(_row(as_shown(t, status), experiment.objective) for t in store.trials())
         controller = tuple(store.controller_updates())
         metric = experiment.objective.metric_name
@@ -66,6 +68,7 @@ def record_from_run_dir(path: Path, flag: str = "run_dir") -> ExperimentRecord:
         notes=() if controller else (NO_HISTORY,),
         derived=tuple(read_derived(path / DERIVED_FILE)),
         curves={name: values for name, values in curves.items() if values},
+        resume_command=resume,
     )
 
 
@@ -79,12 +82,9 @@ def _row(trial: StoredTrial, objective: Objective) -> TrialRow:
         metrics=metrics,
         start_time=trial.start_time,
         completion_time=trial.completion_time,
-        seconds=_rounded(trial_seconds(trial)),
+        seconds=seconds(trial.start_time, trial.completion_time),
         parameters=parameter_count(metrics, trial.assignment_dict),
         assignments=trial.assignment_dict,
         message=trial.message,
+        observation=trial.observation,
     )
-
-
-def _rounded(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds, 3)

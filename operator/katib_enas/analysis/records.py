@@ -14,16 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from katib_enas.core.katib import SUCCEEDED_LIKE, Condition, Objective, pick
+from enas_trial.reporting import PARAMETER_COUNT, TEST_ACCURACY
+from katib_enas.core.katib import Condition, Objective, parse_time, pick
 from katib_enas.core.sharing.reference import shares_weights
 from katib_enas.core.spaces import describe, kind_of
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG
 from katib_enas.core.trials import parse_metric
 from katib_enas.core.updates import ControllerUpdate
+from katib_enas.experiment import optimal
 from katib_enas.local.derived_file import DerivedEntry
-
-PARAMETER_COUNT = "Parameter-Count"  # the metrics enas-trial reports (enas_trial.reporting)
-TEST_ACCURACY = "Test-Accuracy"
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ class TrialRow:
     parameters: int | None
     assignments: dict[str, str]
     message: str  # why it failed, was killed or stopped ('' when it succeeded)
+    # Each metric's Katib values (min, max, latest) as Katib keeps them, strings (best-trial.json).
+    observation: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @property
     def architecture(self) -> str:
@@ -84,6 +85,7 @@ class ExperimentRecord:
     # Each trial's objective metric as reported over its training (per epoch for enas-trial),
     # from Katib's observation logs: trial name -> values in report order.
     curves: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    resume_command: str = ""  # a local run: the command that carries on after an interruption
 
     @property
     def shares_weights(self) -> bool:
@@ -92,26 +94,16 @@ class ExperimentRecord:
 
     @property
     def best(self) -> TrialRow | None:
-        """The best objective among Succeeded and EarlyStopped trials (Katib's
-        currentOptimalTrial), the smallest on ties (`ranked`)."""
-        ranked = self.ranked()
-        return ranked[0] if ranked else None
+        """Katib's currentOptimalTrial with our tie-break (`experiment.optimal`)."""
+        return optimal.optimal(self.trials, self.objective, _size)
 
     def scored(self) -> list[TrialRow]:
         """Trials with an objective value that counts: Succeeded or EarlyStopped."""
-        return [t for t in self.trials if t.condition in SUCCEEDED_LIKE and t.objective is not None]
+        return [t for t in self.trials if optimal.counts(t)]
 
     def ranked(self) -> list[TrialRow]:
-        """Trials with an objective value, best first; on ties the fewer parameters first
-        (Katib would take the earliest: equal accuracy should not cost size), then the earliest."""
-        return sorted(
-            self.scored(),
-            key=lambda t: (
-                -(t.objective or 0.0) if self.objective.maximize else t.objective,
-                t.parameters if t.parameters is not None else float("inf"),
-                t.seq,
-            ),
-        )
+        """Trials with an objective value that counts, best first (`experiment.optimal`)."""
+        return optimal.ranked(self.trials, self.objective, _size)
 
     def pareto(self) -> list[TrialRow]:
         """The trials no other beats on both the objective and size (fewer parameters), smallest
@@ -134,6 +126,10 @@ class ExperimentRecord:
         for trial in self.trials:
             names.update(dict.fromkeys(trial.metrics))
         return list(names)
+
+
+def _size(trial: TrialRow) -> float | None:
+    return trial.parameters
 
 
 def number(text: object) -> float | str:
@@ -257,11 +253,26 @@ def best_so_far(trials: Sequence[TrialRow], objective: Objective) -> list[float 
     best: float | None = None
     out: list[float | None] = []
     for trial in trials:
-        scored = trial.condition in SUCCEEDED_LIKE and trial.objective is not None
-        if scored and objective.better(trial.objective or 0.0, best):
+        if optimal.counts(trial) and objective.better(trial.objective or 0.0, best):
             best = trial.objective
         out.append(best)
     return out
+
+
+def elapsed(start: str | None, end: str | None) -> float | None:
+    """Wall seconds from `start` to `end` (RFC3339); None until both are known and valid."""
+    if not start or not end:
+        return None
+    try:
+        return (parse_time(end) - parse_time(start)).total_seconds()
+    except ValueError:
+        return None
+
+
+def seconds(start: str | None, end: str | None) -> float | None:
+    """`TrialRow.seconds`: `elapsed` to the millisecond."""
+    value = elapsed(start, end)
+    return None if value is None else round(value, 3)
 
 
 def curve(values: Sequence[str]) -> tuple[float, ...]:

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 import plotly.graph_objects as go
 import plotly.offline
 
+from enas_trial.reporting import TEST_ACCURACY
 from katib_enas import __version__
 from katib_enas.analysis import charts
-from katib_enas.analysis.records import TEST_ACCURACY, ExperimentRecord, TrialRow
+from katib_enas.analysis.records import ExperimentRecord, TrialRow
 from katib_enas.core.katib import no_best
 from katib_enas.core.sharing.reference import SHARED_SCORE_NOTE
 

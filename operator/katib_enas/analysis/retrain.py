@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from katib_enas.local.experiment import Experiment
-from katib_enas.local.launch import container_argv, container_env, map_local
-from katib_enas.local.retrain_command import (
+from katib_enas.analysis.retrain_command import (
     retrain_args,
     retrain_assignments,
     search_epochs,
     trial_container,
 )
+from katib_enas.experiment import Experiment
+from katib_enas.local.launch import container_argv, container_env, map_local
 
 MODEL_FILE = "model.pt"
 SUMMARY_FILE = "summary.json"

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from katib_enas.core.katib import Objective, ObjectiveType
+from katib_enas.experiment.containers import find_primary_container
 
 
 def objective_of(spec: Mapping[str, Any]) -> Objective:
@@ -66,10 +67,4 @@ def settings_of(spec: Mapping[str, Any], space_summary: str = "") -> dict[str, s
 
 def _primary_container(spec: Mapping[str, Any]) -> Mapping[str, Any] | None:
     template = spec.get("trialTemplate") or {}
-    pod = (((template.get("trialSpec") or {}).get("spec") or {}).get("template") or {}).get("spec")
-    for container in (pod or {}).get("containers") or ():
-        if isinstance(container, dict) and container.get("name") == template.get(
-            "primaryContainerName"
-        ):
-            return container
-    return None
+    return find_primary_container(template.get("trialSpec"), template.get("primaryContainerName"))

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from katib_enas.local.derive import Derived, DeriveOptions
-    from katib_enas.local.experiment import Experiment
+    from katib_enas.analysis.derive import Derived, DeriveOptions
+    from katib_enas.experiment import Experiment
     from katib_enas.local.rundir import RunDir
 
 RETRAIN_JOB_FILE = "retrain-job.yaml"
@@ -93,8 +93,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from katib_enas.local.derive import DeriveOptions, derive
-    from katib_enas.local.experiment import load_experiment
+    from katib_enas.analysis.derive import DeriveOptions, derive
+    from katib_enas.experiment import load_experiment
     from katib_enas.local.rundir import DERIVED_FILE, RunDir, RunError
 
     if not 1 <= args.count <= 1000:
@@ -155,8 +155,8 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _emit_job(path: Path, experiment: Experiment, best: Derived, epochs: int | None) -> None:
+    from katib_enas.analysis.retrain_job import write_retrain_job
     from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG
-    from katib_enas.local.retrain_job import write_retrain_job
 
     label = f"derived-{best.rank}"
     assignments = {ARCHITECTURE: best.architecture, NN_CONFIG: best.nn_config}
@@ -196,7 +196,7 @@ def _derive_local(
     run_dir: RunDir, experiment: Experiment, options: DeriveOptions, out: Path
 ) -> list[Derived]:
     """The run's own service, in-process on its state, brought up to date with every trial."""
-    from katib_enas.local.derive import derive
+    from katib_enas.analysis.derive import derive
     from katib_enas.local.store import Store
     from katib_enas.local.suggestion_client import SuggestionClient
 

@@ -36,9 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     from katib_enas.analysis.local_source import record_from_run_dir
+    from katib_enas.analysis.retrain_job import write_retrain_job
     from katib_enas.analysis.selection import parse_within, smallest_within
-    from katib_enas.local.experiment import load_experiment
-    from katib_enas.local.retrain_job import write_retrain_job
+    from katib_enas.experiment import load_experiment
     from katib_enas.local.rundir import RunDir, RunError
 
     tolerance = parse_within(args.within)

@@ -91,7 +91,7 @@ def execute(args: argparse.Namespace) -> int:
 def _model(found: dict[str, Any]) -> tuple[Any, str]:
     """The Experiment model (None, why: one we cannot read; the report still works)."""
     from katib_enas.core.errors import KatibEnasError
-    from katib_enas.local.experiment import experiment_from_dict
+    from katib_enas.experiment import experiment_from_dict
 
     meta = found.get("metadata") or {}
     manifest = {
@@ -107,8 +107,8 @@ def _model(found: dict[str, Any]) -> tuple[Any, str]:
 
 
 def _emit(args: argparse.Namespace, experiment: Any, record: Any) -> None:
+    from katib_enas.analysis.retrain_job import write_retrain_job
     from katib_enas.analysis.selection import choose_trial, parse_within, smallest_within
-    from katib_enas.local.retrain_job import write_retrain_job
 
     if args.within is not None:
         trial = smallest_within(record, parse_within(args.within))

@@ -32,7 +32,7 @@ def execute(args: argparse.Namespace) -> int:
     from katib_enas.analysis.local_source import record_from_run_dir
     from katib_enas.analysis.retrain import MODEL_FILE, retrain
     from katib_enas.analysis.selection import choose
-    from katib_enas.local.experiment import load_experiment
+    from katib_enas.experiment import load_experiment
     from katib_enas.local.rundir import RunDir, RunError
 
     if args.epochs is not None and args.epochs < 1:

@@ -8,8 +8,12 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from katib_enas.envflags import add_flag
+
+if TYPE_CHECKING:
+    from katib_enas.analysis.records import ExperimentRecord
 
 HELP = "run a Katib Experiment locally (default: the bundled ENAS search on digits)"
 DEFAULT_EXAMPLE = "digits.yaml"
@@ -70,9 +74,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def execute(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from katib_enas.analysis.local_source import record_from_run_dir
+    from katib_enas.analysis.run_summary import console_for, render, summarize, write_results
     from katib_enas.local import preflight
-    from katib_enas.local.results import console_for, render
     from katib_enas.local.rundir import RunDir, RunError, fresh_run_dir
+    from katib_enas.local.runnable import local_problems
     from katib_enas.local.runner import Runner, RunOptions
 
     path: Path | None = args.experiment
@@ -91,7 +97,7 @@ def execute(args: argparse.Namespace) -> int:
         raise RunError("--metrics-port: must be a port number, 0..65535")
     # Every check `validate` makes, before anything is created: a refused run leaves no trace.
     experiment = preflight.check(path, suggestion_address=args.suggestion_address).experiment
-    problems = experiment.local_problems(remote_suggestion=args.suggestion_address is not None)
+    problems = local_problems(experiment, remote_suggestion=args.suggestion_address is not None)
     if problems:
         raise RunError(f"{path}: cannot run locally: {problems[0]}")
     run_dir = args.run_dir if args.run_dir is not None else fresh_run_dir(experiment.name)
@@ -109,22 +115,25 @@ def execute(args: argparse.Namespace) -> int:
     runner = Runner(experiment, options, Console(stderr=True))
     outcome = runner.run(path.read_text(encoding="utf-8"))
     console = console_for()
-    render(outcome.summary, console, objective=experiment.objective)
-    written = _artefacts(run_dir)
+    # The runner is done and its store closed; everything people read is written from the record.
+    record = record_from_run_dir(run_dir)
+    summary = summarize(record, options.run_dir)
+    render(summary, console)
+    write_results(options.run_dir, summary)
+    written = _artefacts(record, run_dir)
     console.print(f"wall time {outcome.wall_seconds:.1f} s; results in {run_dir}", markup=False)
     if written:
         console.print(f"  {written}", markup=False)
     return outcome.exit_code
 
 
-def _artefacts(run_dir: Path) -> str:
+def _artefacts(record: ExperimentRecord, run_dir: Path) -> str:
     """report.html, the pictures and trials.csv/json; a failure to draw never fails the run
     (`katib-enas report RUN_DIR` rebuilds them)."""
     from katib_enas.analysis.artefacts import write_artefacts
-    from katib_enas.analysis.local_source import record_from_run_dir
 
     try:
-        written = write_artefacts(record_from_run_dir(run_dir), run_dir)
+        written = write_artefacts(record, run_dir)
     except Exception as error:  # the run itself is done and recorded
         logging.getLogger(__name__).warning("results files not written: %s", error)
         return f"results files not written ({error}); try `katib-enas report {run_dir}`"

@@ -22,28 +22,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from katib_enas.analysis.local_source import record_from_run_dir
+
+    record = record_from_run_dir(args.run_dir)
     if args.output != "table":
-        from katib_enas.analysis.local_source import record_from_run_dir
         from katib_enas.analysis.records import trials_csv, trials_json
 
-        record = record_from_run_dir(args.run_dir)
-        text = trials_json(record) if args.output == "json" else trials_csv(record)
-        print(text, end="")
+        print(trials_json(record) if args.output == "json" else trials_csv(record), end="")
         return 0
 
-    from katib_enas.local.experiment import load_experiment
-    from katib_enas.local.results import console_for, render
-    from katib_enas.local.rundir import RunDir
-    from katib_enas.local.runner import summarize
-    from katib_enas.local.store import Store
+    from katib_enas.analysis.run_summary import console_for, render, summarize
 
-    run_dir = RunDir(args.run_dir)
-    run_dir.require_run("run_dir")
-    experiment = load_experiment(run_dir.experiment_file)
-    store = Store(run_dir.db)
-    try:
-        summary = summarize(experiment, store, run_dir.path)
-    finally:
-        store.close()
-    render(summary, console_for(), objective=experiment.objective)
+    render(summarize(record, args.run_dir), console_for())
     return 0

@@ -35,6 +35,7 @@ def execute(args: argparse.Namespace) -> int:
 
     from katib_enas.core.errors import KatibEnasError
     from katib_enas.local import preflight
+    from katib_enas.local.runnable import local_problems
 
     path: Path = args.experiment
     checked = preflight.check(path, suggestion_address=args.suggestion_address)
@@ -55,7 +56,7 @@ def execute(args: argparse.Namespace) -> int:
         f"collector {experiment.metrics_collector.kind})"
     )
     remote = args.suggestion_address is not None
-    for problem in experiment.local_problems(remote_suggestion=remote):
+    for problem in local_problems(experiment, remote_suggestion=remote):
         print(f"{path}: not runnable locally: {problem}")
     for note in checked.cluster_notes:
         print(f"{path}: left to the cluster: {note}")

@@ -14,8 +14,8 @@ from concurrent import futures
 import grpc
 
 from katib_enas.core.katib import parse_time
+from katib_enas.experiment.metric_logs import MetricLog
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.collectors.parsing import MetricLog
 from katib_enas.local.store import Store
 
 log = logging.getLogger(__name__)

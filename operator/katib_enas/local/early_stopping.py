@@ -30,8 +30,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from katib_enas.core.katib import Condition, Objective, parse_time
-from katib_enas.local.collectors import ZERO_TIME, Collector, MetricLog
-from katib_enas.local.experiment import Algorithm, InvalidExperimentError
+from katib_enas.experiment import Algorithm, InvalidExperimentError
+from katib_enas.experiment.metric_logs import ZERO_TIME, MetricLog
+from katib_enas.local.collectors import Collector
 from katib_enas.local.store import StoredTrial
 
 log = logging.getLogger(__name__)

@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from enas_trial.flags import STOCK_SCRIPT
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.local.collectors import Collector
-
-STOCK_SCRIPT = "RunTrial.py"
 
 
 class TrialCommandError(KatibEnasError):

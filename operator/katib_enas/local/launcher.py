@@ -13,7 +13,6 @@ is logged once and trials start as fresh processes from then on.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import socket
@@ -22,8 +21,9 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from enas_trial import launcher_protocol as protocol
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import unquote
 from katib_enas.local.launch import Launch, container_argv, enas_trial_executable, map_local
@@ -32,10 +32,10 @@ from katib_enas.local.shellwords import simple_words
 from katib_enas.local.store import ProcessRecord
 
 log = logging.getLogger(__name__)
+_Message = TypeVar("_Message", protocol.Hello, protocol.Reply)
 
 READY_TIMEOUT_S = 180.0  # importing torch on a loaded machine
 REPLY_TIMEOUT_S = 30.0
-MESSAGE_BYTES = 1 << 20  # the launcher's receive size (`enas_trial.forkserver.MESSAGE_BYTES`)
 
 
 class LauncherError(KatibEnasError):
@@ -90,7 +90,7 @@ class ForkLauncher:
 
     def __init__(self, log_path: Path, entry: str | None = None) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        command = [sys.executable, "-m", "enas_trial.forkserver", str(theirs.fileno())]
+        command = [sys.executable, "-m", protocol.MODULE, str(theirs.fileno())]
         if entry is not None:
             command += ["--entry", entry]
         with open(log_path, "ab") as launcher_log:
@@ -116,35 +116,35 @@ class ForkLauncher:
         """Whether the launcher can fork trials (waits for its hello the first time)."""
         if self._ready is None:
             try:
-                hello = self._receive(timeout_s)
+                hello = self._receive(timeout_s, protocol.read_hello)
             except LauncherError as error:
-                hello = {"ready": False, "error": str(error)}
-            self._ready = bool(hello.get("ready"))
-            self.cuda_build = bool(hello.get("cuda_build", True))
-            self.problem = str(hello.get("error", ""))
+                hello = protocol.Hello(ready=False, error=str(error))
+            self._ready = hello.ready
+            self.cuda_build = hello.cuda_build
+            self.problem = hello.error
         return self._ready
 
     def start(self, launch: Launch, args: list[str]) -> AttachedTrial:
         """Fork `enas-trial args` as `launch` says; gated until `release`."""
-        request = {
-            "argv": args,
-            "env": dict(launch.env),
-            "cwd": str(launch.cwd),
-            "exit_file": str(exit_file(launch.cwd)),
-            "launched_at": time.monotonic(),
-        }
-        payload = json.dumps(request).encode()
-        if len(payload) >= MESSAGE_BYTES:
+        request = protocol.Request(
+            argv=args,
+            env=dict(launch.env),
+            cwd=str(launch.cwd),
+            exit_file=str(exit_file(launch.cwd)),
+            launched_at=time.monotonic(),
+        )
+        payload = protocol.request(request)
+        if len(payload) >= protocol.MESSAGE_BYTES:
             raise LauncherError(f"request of {len(payload)} bytes is too large")
         gate_read, gate = os.pipe()
         try:
             with open(launch.log_path, "wb") as trial_log:
                 socket.send_fds(self._sock, [payload], [trial_log.fileno(), gate_read])
-            reply = self._receive(REPLY_TIMEOUT_S)
-            pid = int(reply["pid"]) if "pid" in reply else 0
+            reply = self._receive(REPLY_TIMEOUT_S, protocol.read_reply)
+            pid = reply.pid
             found = identity(pid) if pid > 0 else None
             if found is None:
-                raise LauncherError(str(reply.get("error", "the forked trial vanished")))
+                raise LauncherError(reply.error or "the forked trial vanished")
         except (OSError, LauncherError) as error:
             os.close(gate)
             raise LauncherError(str(error)) from None
@@ -153,20 +153,20 @@ class ForkLauncher:
         record = ProcessRecord(pid, found, time.time())
         return AttachedTrial(launch, record, reattached=False, gate=gate)
 
-    def _receive(self, timeout_s: float) -> dict[str, Any]:
+    def _receive(self, timeout_s: float, read: Callable[[bytes], _Message]) -> _Message:
         self._sock.settimeout(timeout_s)
         try:
-            data = self._sock.recv(MESSAGE_BYTES)
+            data = self._sock.recv(protocol.MESSAGE_BYTES)
         except TimeoutError:
             raise LauncherError(f"no answer within {timeout_s:g} s") from None
         except OSError as error:
             raise LauncherError(f"gone ({error.strerror})") from None
         if not data:
             raise LauncherError(f"exited (status {self._proc.poll()})")
-        message = json.loads(data)
-        if not isinstance(message, dict):
-            raise LauncherError("answered nonsense")
-        return message
+        try:
+            return read(data)
+        except ValueError:
+            raise LauncherError("answered nonsense") from None
 
     def close(self) -> None:
         """End the launcher (trials it started run on; they do not need it)."""

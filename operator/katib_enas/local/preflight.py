@@ -17,15 +17,15 @@ import grpc
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.settings import RULES
-from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.experiment import (
+from katib_enas.experiment import (
     ENAS_ALGORITHMS,
     Checked,
     Experiment,
     InvalidExperimentError,
     check_file,
 )
-from katib_enas.local.experiment.fields import did_you_mean
+from katib_enas.experiment.fields import did_you_mean
+from katib_enas.katib_api import pb, pb_grpc
 from katib_enas.local.requests import experiment_message
 from katib_enas.local.rundir import RunError
 from katib_enas.service import sessions

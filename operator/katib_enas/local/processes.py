@@ -29,15 +29,17 @@ import time
 from pathlib import Path
 from typing import IO
 
+from enas_trial.launcher_protocol import GO, NOT_STARTED
 from katib_enas.local.launch import Launch, TrialCommandError
 from katib_enas.local.store import ProcessRecord
 
 EXIT_FILE = ".katib-exit-status"
-GO = b"go\n"
 SHELL = "/bin/sh"
-# The waiter of a spawned trial: gate, command (argv untouched: "$@"), exit status file, exit.
+# The waiter of a spawned trial: gate, command (argv untouched: "$@"), exit status file, exit;
+# the forked trials' waiter (`enas_trial.forkserver`) keeps the same gate rule.
 WAITER = (
-    'status_file=$1; shift; IFS= read -r go || exit 125; [ "$go" = go ] || exit 125; '
+    f"status_file=$1; shift; IFS= read -r go || exit {NOT_STARTED}; "
+    f'[ "$go" = {GO.decode().strip()} ] || exit {NOT_STARTED}; '
     '"$@" </dev/null; code=$?; printf "%s\\n" "$code" >"$status_file"; exit "$code"'
 )
 WAITER_NAME = "katib-trial"  # the waiter's $0, what `ps` shows

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 from katib_enas.core.katib import Condition, pick
 from katib_enas.core.spaces.operations import ParameterSpec
+from katib_enas.experiment import Experiment
 from katib_enas.katib_api import pb
-from katib_enas.local.experiment import Experiment
 from katib_enas.local.store import StoredTrial
 
 

@@ -12,7 +12,9 @@ before it runs (`processes`); `spec.earlyStopping` is applied as Katib's medians
 the interrupted trials marked Running; after that or after the runner was killed outright,
 `--resume` follows the trials still running, concludes those that finished meanwhile and runs
 the others again under the same names and assignments (`recovery`), then carries on, with the
-suggestion service restoring its state from the run's `suggestion/` directory.
+suggestion service restoring its state from the run's `suggestion/` directory. The runner
+records how the run ended in the store; what people read of it (the summary, `summary.txt`,
+`best-trial.json`, the report) is written from the run's record after it returns (`commands.run`).
 """
 
 from __future__ import annotations
@@ -32,12 +34,11 @@ from types import FrameType
 from rich.console import Console
 
 from katib_enas import exits
+from katib_enas.experiment import Experiment
 from katib_enas.local import collectors, stop_rules
-from katib_enas.local.derived_file import read_derived
-from katib_enas.local.experiment import Experiment
 from katib_enas.local.progress import Progress
-from katib_enas.local.results import RunSummary, summarize_run, write_results
-from katib_enas.local.rundir import DERIVED_FILE, RunDir, RunError
+from katib_enas.local.results import INTERRUPTED, RESUME_KEY
+from katib_enas.local.rundir import RunDir, RunError
 from katib_enas.local.scheduler import Scheduler
 from katib_enas.local.store import Store, StoredTrial
 from katib_enas.local.suggestion_client import SuggestionClient
@@ -45,7 +46,6 @@ from katib_enas.local.trials import Trials
 
 log = logging.getLogger(__name__)
 
-RESUME_KEY = "resume_command"  # meta key: what `status` prints after an interruption
 _NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # Katib's random-suffix alphabet
 
 
@@ -67,7 +67,7 @@ class RunOptions:
 @dataclass(frozen=True)
 class RunOutcome:
     exit_code: int
-    summary: RunSummary
+    status: str  # Katib's spelling (Succeeded, Failed) or Interrupted; the record has the rest
     wall_seconds: float
 
 
@@ -110,9 +110,7 @@ class Runner:
             status, reason, code = self._supervise(store, client)
             store.set_meta("status", status)
             store.set_meta("reason", reason)
-            summary = summarize(self.experiment, store, self.options.run_dir)
-            write_results(self.options.run_dir, summary, self.experiment.objective)
-            return RunOutcome(code, summary, time.monotonic() - started)
+            return RunOutcome(code, status, time.monotonic() - started)
         finally:
             self.trials.close()
             client.close()
@@ -140,7 +138,7 @@ class Runner:
                 return self._loop(store, client, progress)
         except (KeyboardInterrupt, Interrupted):
             self.scheduler.kill_all()  # the interrupted trials stay Running for --resume
-            return "Interrupted", "stopped by a signal; --resume continues", exits.INTERRUPTED
+            return INTERRUPTED, "stopped by a signal; --resume continues", exits.INTERRUPTED
 
     def _loop(
         self, store: Store, client: SuggestionClient, progress: Progress
@@ -184,19 +182,6 @@ class Runner:
             name = f"{self.experiment.name}-{suffix}"
             if not store.has_trial(name):
                 return name
-
-
-def summarize(experiment: Experiment, store: Store, run_dir: Path | None = None) -> RunSummary:
-    return summarize_run(
-        experiment.name,
-        store.get_meta("status", "") or "",
-        store.get_meta("reason", "") or "",
-        store.trials(),
-        experiment.objective,
-        run_dir=shlex.quote(str(run_dir)) if run_dir is not None else "",
-        resume_command=store.get_meta(RESUME_KEY, "") or "",
-        derived=read_derived(run_dir / DERIVED_FILE) if run_dir is not None else (),
-    )
 
 
 def resume_command(options: RunOptions) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from katib_enas.core.katib import COMPLETED, FAILED_LIKE, SUCCEEDED_LIKE
-from katib_enas.local.experiment import Experiment
+from katib_enas.core.katib import COMPLETED, FAILED_LIKE
+from katib_enas.experiment import Experiment, optimal
 from katib_enas.local.store import StoredTrial
 
 
@@ -29,12 +29,8 @@ class Stop:
 def stop_reason(experiment: Experiment, trials: Sequence[StoredTrial]) -> Stop | None:
     objective = experiment.objective
     for trial in trials:
-        value = trial.objective
-        if (
-            trial.condition in SUCCEEDED_LIKE  # Katib checks every observation, early-stopped too
-            and value is not None
-            and objective.reached(value)
-        ):
+        # Katib checks every observation that counts, early-stopped too.
+        if optimal.counts(trial) and objective.reached(trial.objective or 0.0):
             return Stop("Succeeded", f"goal reached by {trial.name}")
     failed = sum(1 for t in trials if t.condition in FAILED_LIKE)
     limit = experiment.max_failed_trial_count

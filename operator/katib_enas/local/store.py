@@ -21,7 +21,7 @@ from pathlib import Path
 from katib_enas.atomic import replacing
 from katib_enas.core.katib import Condition
 from katib_enas.core.updates import ControllerUpdate, Decision
-from katib_enas.local.collectors.parsing import MetricLog
+from katib_enas.experiment.metric_logs import MetricLog
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

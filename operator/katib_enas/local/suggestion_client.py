@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from katib_enas.experiment import Experiment
 from katib_enas.katib_api import pb, pb_grpc
-from katib_enas.local.experiment import Experiment
 from katib_enas.local.requests import suggestions_request
 from katib_enas.local.rundir import RunError
 from katib_enas.local.store import Store, StoredTrial

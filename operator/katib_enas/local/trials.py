@@ -14,10 +14,11 @@ from pathlib import Path
 
 from katib_enas.core.errors import KatibEnasError
 from katib_enas.core.katib import UNAVAILABLE, Condition, format_time
+from katib_enas.experiment import Experiment, metric_logs
+from katib_enas.experiment.substitution import primary_container, render_trial_spec
 from katib_enas.local import collectors
 from katib_enas.local.collectors import Collector
 from katib_enas.local.early_stopping import EarlyStopping, StopRule
-from katib_enas.local.experiment import Experiment
 from katib_enas.local.failures import last_error_line
 from katib_enas.local.launch import Launch, build_launch
 from katib_enas.local.launcher import ForkLauncher, TrialStarter, is_enas_trial
@@ -27,7 +28,6 @@ from katib_enas.local.recovery import recover
 from katib_enas.local.rundir import RunDir
 from katib_enas.local.scheduler import Finished, Scheduler
 from katib_enas.local.store import Store, StoredTrial
-from katib_enas.local.substitution import primary_container, render_trial_spec
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class Trials:
         logs, note = self.collector.collect(launch.log_path, launch.cwd)
         if logs is not None:
             metrics = self.experiment.objective.metric_names
-            store.add_logs(name, collectors.with_objective(logs, metrics))
+            store.add_logs(name, metric_logs.with_objective(logs, metrics))
         return note
 
     def conclude(self, store: Store, finished: Finished, progress: Progress) -> None:
@@ -239,12 +239,12 @@ def observe(
     experiment: Experiment, store: Store, name: str
 ) -> tuple[dict[str, dict[str, str]], float | None]:
     """A trial's observation (min/max/latest per metric) and its objective value."""
-    summaries = collectors.summarize(store.logs(name))
+    summaries = metric_logs.summarize(store.logs(name))
     observation = {
         key: {"min": s.min, "max": s.max, "latest": s.latest} for key, s in summaries.items()
     }
     objective = experiment.objective
-    value = collectors.objective_value(
+    value = metric_logs.objective_value(
         summaries, objective.metric_name, objective.strategy(objective.metric_name)
     )
     return observation, value

@@ -11,22 +11,11 @@ from typing import TYPE_CHECKING
 
 from katib_enas.local.collectors.base import Collector
 from katib_enas.local.collectors.file import FileCollector
-from katib_enas.local.collectors.parsing import (
-    DEFAULT_FILTER,
-    ZERO_TIME,
-    MetricLog,
-    MetricSummary,
-    objective_value,
-    parse_json,
-    parse_text,
-    summarize,
-    with_objective,
-)
 from katib_enas.local.collectors.push import PushCollector
 from katib_enas.local.collectors.stdout import StdOutCollector
 
 if TYPE_CHECKING:
-    from katib_enas.local.experiment import MetricsCollector
+    from katib_enas.experiment import MetricsCollector
 
 COLLECTORS: Mapping[str, type[Collector]] = {
     c.kind: c for c in (StdOutCollector, FileCollector, PushCollector)
@@ -38,19 +27,4 @@ def create(spec: MetricsCollector, metric_names: tuple[str, ...]) -> Collector:
     return COLLECTORS[spec.kind](spec, metric_names)
 
 
-__all__ = [
-    "COLLECTORS",
-    "DEFAULT_FILTER",
-    "LOCAL_KINDS",
-    "ZERO_TIME",
-    "Collector",
-    "MetricLog",
-    "MetricSummary",
-    "PushCollector",
-    "create",
-    "objective_value",
-    "parse_json",
-    "parse_text",
-    "summarize",
-    "with_objective",
-]
+__all__ = ["COLLECTORS", "LOCAL_KINDS", "Collector", "PushCollector", "create"]

@@ -30,10 +30,10 @@ import abc
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from katib_enas.local.collectors.parsing import MetricLog, names_in_text
+from katib_enas.experiment.metric_logs import MetricLog, names_in_text
 
 if TYPE_CHECKING:
-    from katib_enas.local.experiment import MetricsCollector
+    from katib_enas.experiment import MetricsCollector
     from katib_enas.local.store import Store
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from katib_enas.local.collectors.base import Collector, read_lines
-from katib_enas.local.collectors.parsing import (
+from katib_enas.experiment.metric_logs import (
     MetricLog,
     names_in_json,
     names_in_text,
     parse_json,
     parse_text,
 )
+from katib_enas.local.collectors.base import Collector, read_lines
 
 
 class FileCollector(Collector):

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from katib_enas.core.katib import DEFAULT_DB_MANAGER
+from katib_enas.experiment.metric_logs import MetricLog
 from katib_enas.local.collectors.base import Collector
-from katib_enas.local.collectors.parsing import MetricLog
 
 if TYPE_CHECKING:
     from katib_enas.local.store import Store

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from katib_enas.experiment.metric_logs import MetricLog, parse_text
 from katib_enas.local.collectors.base import Collector, read_lines
-from katib_enas.local.collectors.parsing import MetricLog, parse_text
 
 
 class StdOutCollector(Collector):

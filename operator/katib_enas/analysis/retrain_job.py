@@ -16,16 +16,16 @@ from typing import Any
 
 import yaml
 
-from katib_enas.atomic import write_atomic
-from katib_enas.local.experiment import Experiment
-from katib_enas.local.launch import container_argv
-from katib_enas.local.retrain_command import (
+from katib_enas.analysis.retrain_command import (
     retrain_args,
     retrain_assignments,
     search_epochs,
     trial_container,
 )
-from katib_enas.local.substitution import render_trial_spec
+from katib_enas.atomic import write_atomic
+from katib_enas.experiment import Experiment
+from katib_enas.experiment.substitution import render_trial_spec
+from katib_enas.local.launch import container_argv
 
 MODEL_MOUNT = "/models"
 MODEL_VOLUME = "model"

@@ -19,7 +19,7 @@ from katib_enas.core.spaces.operations import (
     ParameterType,
     parse_sizes,
 )
-from katib_enas.local.experiment.fields import InvalidExperimentError, items
+from katib_enas.experiment.fields import InvalidExperimentError, items
 
 
 def nas_config_spec(nas: dict[str, Any]) -> NasConfig:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from katib_enas.local.experiment import experiment_from_dict
-from katib_enas.local.substitution import SubstitutionError, render_trial_spec
+from katib_enas.experiment import experiment_from_dict
+from katib_enas.experiment.substitution import SubstitutionError, render_trial_spec
 
 
 def _args(manifest: dict[str, Any]) -> list[str]:

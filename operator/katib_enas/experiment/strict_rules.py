@@ -20,16 +20,16 @@ from enas_trial.reporting import (
     VALIDATION_LOSS,
 )
 from katib_enas.core.katib import STRATEGIES
-from katib_enas.local.experiment import collector_rules, nas
-from katib_enas.local.experiment.fields import (
+from katib_enas.experiment import collector_rules, nas
+from katib_enas.experiment.fields import (
     InvalidExperimentError,
     did_you_mean,
     dig,
     items,
     stricter,
 )
-from katib_enas.local.experiment.model import ENAS_ALGORITHMS
-from katib_enas.local.experiment.template_rules import is_meta_reference
+from katib_enas.experiment.model import ENAS_ALGORITHMS
+from katib_enas.experiment.template_rules import is_meta_reference
 
 NAS_ASSIGNMENTS = ("architecture", "nn_config")
 # The suggestion services Katib v0.19 ships (katib-config's defaults).

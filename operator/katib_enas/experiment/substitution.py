@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from katib_enas.core.errors import KatibEnasError
-from katib_enas.local.experiment import TrialTemplate
+from katib_enas.experiment import TrialTemplate
+from katib_enas.experiment.containers import find_primary_container
 
 _METADATA = re.compile(r"^\$\{trialSpec\.(\w+)(?:\[(.+)\])?\}$")
 
@@ -86,10 +87,9 @@ def _resolve(
 
 def primary_container(manifest: Mapping[str, Any], name: str) -> dict[str, Any]:
     """The container named `name` (`primaryContainerName`) of a rendered Job manifest."""
-    containers = (((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-        "containers"
-    )
-    for container in containers or []:
-        if isinstance(container, dict) and container.get("name") == name:
-            return container
-    raise SubstitutionError(f"primaryContainerName: no container named {name!r} in the trial spec")
+    container = find_primary_container(manifest, name)
+    if container is None:
+        raise SubstitutionError(
+            f"primaryContainerName: no container named {name!r} in the trial spec"
+        )
+    return container

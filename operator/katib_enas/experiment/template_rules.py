@@ -14,10 +14,10 @@ import json
 import re
 from typing import Any
 
-from katib_enas.local.experiment import shape
-from katib_enas.local.experiment.defaults import KUBEFLOW_KINDS
-from katib_enas.local.experiment.fields import InvalidExperimentError, items
-from katib_enas.local.experiment.types import JOB, JOB_POLICY, registry
+from katib_enas.experiment import shape
+from katib_enas.experiment.defaults import KUBEFLOW_KINDS
+from katib_enas.experiment.fields import InvalidExperimentError, items
+from katib_enas.experiment.types import JOB, JOB_POLICY, registry
 
 WHERE = "spec.trialTemplate"
 META_KEYS = ("Name", "Namespace", "Kind", "APIVersion", "Annotations", "Labels")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from katib_enas.local.experiment.fields import dig
+from katib_enas.experiment.fields import dig
 
 # Metrics collector kinds whose sidecar comes from katib-config (Push and Custom need none).
 SIDECAR_KINDS = ("StdOut", "File", "TensorFlowEvent", "PrometheusMetric")

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from katib_enas.local.experiment import collector_rules, template_rules
-from katib_enas.local.experiment.fields import InvalidExperimentError, items
+from katib_enas.experiment import collector_rules, template_rules
+from katib_enas.experiment.fields import InvalidExperimentError, items
 
 RESUME_POLICIES = ("Never", "LongRunning", "FromVolume")
 PARAMETER_TYPES = ("double", "int", "discrete", "categorical", "unknown")

@@ -5,9 +5,9 @@ goes: decode (the shape: `types`, `shape`), Katib's defaulting webhook (`default
 validating webhook (`webhook`, `template_rules`, `collector_rules`), then this project's
 deliberately stricter rules (`strict_rules`), and only then the model (`specs`, `nas`). The
 first refusal is one line naming the field. What the cluster alone can check comes back as
-notes (`cluster_checks`); what Katib accepts but one machine cannot run is
-`Experiment.local_problems()`. The algorithm settings are checked by the suggestion service's
-own ValidateAlgorithmSettings, in `katib_enas.local.preflight`.
+notes (`cluster_checks`). What Katib accepts but one machine cannot run is the runner's
+question (`katib_enas.local.runnable`); the algorithm settings are checked by the suggestion
+service's own ValidateAlgorithmSettings (`katib_enas.local.preflight`).
 """
 
 from __future__ import annotations
@@ -19,18 +19,18 @@ from typing import Any
 
 import yaml
 
-from katib_enas.local.experiment import cluster_checks, shape, strict_rules, webhook
-from katib_enas.local.experiment.defaults import apply_defaults
-from katib_enas.local.experiment.fields import InvalidExperimentError, dig, mapping
-from katib_enas.local.experiment.model import Experiment
-from katib_enas.local.experiment.nas import nas_config_spec, parameter_specs
-from katib_enas.local.experiment.specs import (
+from katib_enas.experiment import cluster_checks, shape, strict_rules, webhook
+from katib_enas.experiment.defaults import apply_defaults
+from katib_enas.experiment.fields import InvalidExperimentError, dig, mapping
+from katib_enas.experiment.model import Experiment
+from katib_enas.experiment.nas import nas_config_spec, parameter_specs
+from katib_enas.experiment.specs import (
     algorithm_spec,
     collector_spec,
     objective_spec,
     trial_template_spec,
 )
-from katib_enas.local.experiment.types import EXPERIMENT, EXPERIMENT_POLICY, registry
+from katib_enas.experiment.types import EXPERIMENT, EXPERIMENT_POLICY, registry
 
 API_VERSION = "kubeflow.org/v1beta1"
 

@@ -27,10 +27,10 @@ import grpc
 from katib_enas.atomic import write_atomic
 from katib_enas.core.sharing.reference import strip_sharing
 from katib_enas.core.spaces import ARCHITECTURE, NN_CONFIG, describe
-from katib_enas.local.experiment import Experiment
+from katib_enas.experiment import Experiment
+from katib_enas.experiment.substitution import primary_container, render_trial_spec
 from katib_enas.local.launch import container_argv, container_env, map_local
 from katib_enas.local.rundir import DERIVED_FILE, RunError
-from katib_enas.local.substitution import primary_container, render_trial_spec
 from katib_enas.v1 import shared_weights_pb2 as sw
 from katib_enas.v1 import shared_weights_pb2_grpc as sw_grpc
 

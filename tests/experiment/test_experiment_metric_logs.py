@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from katib_enas.core.katib import UNAVAILABLE
-from katib_enas.local.collectors import (
+from katib_enas.experiment.metric_logs import (
     ZERO_TIME,
     MetricLog,
     objective_value,

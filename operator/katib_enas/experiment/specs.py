@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from katib_enas.core.katib import Objective, ObjectiveType
-from katib_enas.local.experiment.fields import dig, items
-from katib_enas.local.experiment.model import (
+from katib_enas.experiment.fields import dig, items
+from katib_enas.experiment.model import (
     Algorithm,
     MetricsCollector,
     TrialParameter,

@@ -1,6 +1,6 @@
 """Katib rules its own webhook tests leave out (the issue's examples, each with its source),
 and where we are deliberately stricter than Katib: it admits those, we refuse them, and the
-message says "Katib accepts this, but ...". Verdicts as in test_local_katib_webhook_table."""
+message says "Katib accepts this, but ...". Verdicts as in test_experiment_katib_webhook_table."""
 
 from __future__ import annotations
 

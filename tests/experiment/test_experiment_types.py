@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from katib_enas.local.experiment.types import KATIB_TYPES, kube_types
+from katib_enas.experiment.types import KATIB_TYPES, kube_types
 
 # Katib's OpenAPI names the two Go types it cannot describe; our checker's names for them.
 SPECIAL = {

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from katib_enas.local.experiment.fields import InvalidExperimentError, child, did_you_mean
-from katib_enas.local.experiment.shape import ObjectType, Policy, Registry
+from katib_enas.experiment.fields import InvalidExperimentError, child, did_you_mean
+from katib_enas.experiment.shape import ObjectType, Policy, Registry
 
 _S, _I, _N, _B = "string", "integer", "number", "boolean"
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

@@ -3,7 +3,8 @@ schedule, the model saved.
 
 Shared by `katib-enas retrain` (runs it here) and the cluster retrain Job (`retrain_job`): the
 trial template's own command keeps the dataset, batch size and the rest; what made it a search
-trial (the epochs, Katib's metric outputs, weight sharing in `nn_config`) is replaced.
+trial (the epochs, Katib's metric outputs, weight sharing in `nn_config`) is replaced. The
+flags are read and written by the trial's own grammar (`enas_trial.flags`), not a copy of it.
 """
 
 from __future__ import annotations
@@ -11,19 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from enas_trial.flags import DEFAULT_EPOCHS, STOCK_SCRIPT, option_table
 from katib_enas.core.katib import unquote
 from katib_enas.core.sharing.reference import strip_sharing
 from katib_enas.core.spaces.base import ARCHITECTURE, NN_CONFIG
-from katib_enas.local.experiment import Experiment
+from katib_enas.experiment import Experiment
+from katib_enas.experiment.containers import find_primary_container
+from katib_enas.experiment.substitution import render_trial_spec
 from katib_enas.local.launch import TrialCommandError, container_argv
-from katib_enas.local.substitution import render_trial_spec
 
-# Flags of a search trial that a retrain sets itself or must not carry (Katib's outputs).
-_VALUED = {"--num-epochs", "--save-model", "--summary-file", "--metrics-file", "--metrics-format"}
-_VALUED |= {"--db-manager-address", "--architecture", "--nn-config", "--max-steps"}
-_SWITCHES = {"--push-metrics"}
-STOCK_SCRIPT = "RunTrial.py"
-DEFAULT_EPOCHS = 10  # enas-trial's own default
+# The arguments of a search trial that a retrain sets itself or must not carry (Katib's outputs).
+_REPLACED = {"architecture", "nn_config", "num_epochs", "save_model", "summary_file"}
+_DROPPED = {"metrics_file", "metrics_format", "push_metrics", "db_manager_address", "max_steps"}
+_OPTIONS = option_table()  # spelling -> (argument, takes a value)
 
 
 def retrain_assignments(assignments: Mapping[str, str]) -> dict[str, str]:
@@ -41,27 +42,26 @@ def trial_container(
     manifest = render_trial_spec(
         experiment.trial_template, assignments, trial_name=name, namespace=experiment.namespace
     )
-    pod = ((manifest.get("spec") or {}).get("template") or {}).get("spec") or {}
-    for container in pod.get("containers") or ():
-        if container.get("name") == experiment.trial_template.primary_container_name:
-            words = container_argv(container)
-            if not _runs_enas_trial(words):
-                raise TrialCommandError(
-                    "the trial command does not run enas-trial (or the stock RunTrial.py): "
-                    f"{' '.join(words[:3])} ...; retrain it with your own training script"
-                )
-            return dict(container)
-    raise TrialCommandError(
-        f"spec.trialTemplate.primaryContainerName: no container named "
-        f"{experiment.trial_template.primary_container_name!r}"
-    )
+    container = find_primary_container(manifest, experiment.trial_template.primary_container_name)
+    if container is None:
+        raise TrialCommandError(
+            f"spec.trialTemplate.primaryContainerName: no container named "
+            f"{experiment.trial_template.primary_container_name!r}"
+        )
+    words = container_argv(container)
+    if not _runs_enas_trial(words):
+        raise TrialCommandError(
+            "the trial command does not run enas-trial (or the stock RunTrial.py): "
+            f"{' '.join(words[:3])} ...; retrain it with your own training script"
+        )
+    return dict(container)
 
 
 def search_epochs(words: Sequence[str]) -> int:
     """The epochs the search trials ran (`--num_epochs`), or enas-trial's default."""
     for index, word in enumerate(words):
         flag, eq, value = word.partition("=")
-        if _normal(flag) == "--num-epochs":
+        if _argument(flag) == "num_epochs":
             text = value if eq else (words[index + 1] if index + 1 < len(words) else "")
             try:
                 return int(unquote(text))
@@ -87,25 +87,29 @@ def retrain_args(
             skip_next = False
             continue
         flag, eq, _ = word.partition("=")
-        name = _normal(flag)
-        if name in _SWITCHES:
-            continue
-        if name in _VALUED:
-            skip_next = not eq
+        if _argument(flag) in _REPLACED | _DROPPED:
+            skip_next = _OPTIONS[flag][1] and not eq
             continue
         kept.append(word)
     return [
         *kept,
-        f"--architecture={assignments[ARCHITECTURE]}",
-        f"--nn_config={assignments[NN_CONFIG]}",
-        f"--num_epochs={epochs}",
-        f"--save-model={model_path}",
-        f"--summary-file={summary_path}",
+        f"{_spelling('architecture')}={assignments[ARCHITECTURE]}",
+        f"{_spelling('nn_config')}={assignments[NN_CONFIG]}",
+        f"{_spelling('num_epochs')}={epochs}",
+        f"{_spelling('save_model')}={model_path}",
+        f"{_spelling('summary_file')}={summary_path}",
     ]
 
 
-def _normal(flag: str) -> str:
-    return flag.replace("_", "-") if flag.startswith("--") else flag
+def _argument(flag: str) -> str | None:
+    """The argument a flag sets (None: not a flag of enas-trial)."""
+    entry = _OPTIONS.get(flag)
+    return None if entry is None else entry[0]
+
+
+def _spelling(argument: str) -> str:
+    """The flag that sets `argument`, as enas-trial's help spells it."""
+    return next(flag for flag, (name, _) in _OPTIONS.items() if name == argument)
 
 
 def _runs_enas_trial(words: Sequence[str]) -> bool:

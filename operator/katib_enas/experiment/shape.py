@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Union
 
-from katib_enas.local.experiment.fields import InvalidExperimentError, child
+from katib_enas.experiment.fields import InvalidExperimentError, child
 
 TypeExpr = Union[str, Mapping[str, "TypeExpr"]]  # noqa: UP007 (a recursive alias needs Union)
 

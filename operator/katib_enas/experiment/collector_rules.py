@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from katib_enas.local.experiment.fields import InvalidExperimentError, dig, items
+from katib_enas.experiment.fields import InvalidExperimentError, dig, items
 
 WHERE = "spec.metricsCollectorSpec"
 SOURCE = f"{WHERE}.source"
