@@ -26,7 +26,7 @@ Run: `.venv/bin/python -m pytest tests/benchmarks/test_bench_fashion.py -s` (abo
 on 2 cores). `KATIB_ENAS_BENCH_DIR=DIR` keeps every stage's result there, so a second run (or
 the other test) reuses what is done. `KATIB_ENAS_BENCH_RETRAIN_EPOCHS` (2) and
 `KATIB_ENAS_BENCH_STANDALONE_TRIALS` (60) shorten the two dearest stages; the figures in
-docs/weight-sharing.md were measured with 1 and 12.
+docs/weight-sharing.md were measured with 1 and 60.
 """
 
 from __future__ import annotations
