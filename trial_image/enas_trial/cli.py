@@ -84,8 +84,7 @@ def _writable_parent(path: Path | None, flag: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if args.data_dir is None:
-        args.data_dir = data.DEFAULT_DIRS.get(args.dataset, Path("/data"))
+    args.data_dir = data.data_dir_for(args.dataset, args.data_dir)
     builder = builder_for(args.nn_config)
     plan = builder.plan(args.architecture, args.nn_config)
     reference = reference_of(args.nn_config)

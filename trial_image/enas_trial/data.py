@@ -36,6 +36,11 @@ DEFAULT_DIRS = {
 DIGITS_TEST_FRACTION = 0.2
 
 
+def data_dir_for(name: str, given: Path | None) -> Path:
+    """`--data-dir`, or where the dataset's files are looked for by default."""
+    return given if given is not None else DEFAULT_DIRS.get(name, Path("/data"))
+
+
 @dataclass(frozen=True)
 class Splits:
     """Images are (N, C, H, W) uint8; labels (N,) int64."""
@@ -93,9 +98,8 @@ def preload(name: str, data_dir: Path | None) -> None:
     before it forks them); a dataset that is missing or corrupt is left to the trial to report."""
     if name not in idx.DATASETS:
         return
-    folder = data_dir if data_dir is not None else DEFAULT_DIRS[name]
     with contextlib.suppress(TrialInputError, OSError):
-        _idx_arrays(idx.DATASETS[name], folder)
+        _idx_arrays(idx.DATASETS[name], data_dir_for(name, data_dir))
 
 
 # IDX arrays already read, by dataset, folder and the files' sizes and times: a trial forked by

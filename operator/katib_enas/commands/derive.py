@@ -6,6 +6,8 @@ port-forward`), an experiment on a cluster."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,9 +172,6 @@ def _with_parallel(
 ) -> DeriveOptions:
     """`--parallel`, or as many at once as the search ran trials (the user's own measure of
     what the machine takes), at most one per CPU."""
-    import dataclasses
-    import os
-
     if parallel is None:
         parallel = max(1, min(experiment.parallel_trial_count, os.cpu_count() or 1))
     return dataclasses.replace(options, parallel=parallel)

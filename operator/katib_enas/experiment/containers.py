@@ -8,25 +8,18 @@ runs. (`strict_rules` looks into every kind's pods, for the admission check alon
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
+
+from katib_enas.experiment.fields import dig
 
 
 def find_primary_container(manifest: object, name: object) -> dict[str, Any] | None:
     """The container named `name` in a Job manifest's pod, or None (no such container, or
     not a Job-shaped manifest)."""
-    containers = _dig(manifest, "spec", "template", "spec", "containers")
+    containers = dig(manifest, "spec", "template", "spec", "containers")
     if not isinstance(containers, list):
         return None
     for container in containers:
         if isinstance(container, dict) and container.get("name") == name:
             return container
     return None
-
-
-def _dig(value: object, *keys: str) -> object:
-    for key in keys:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value
